@@ -1,0 +1,127 @@
+"""Derived content of sections: links and HTML, recomputed whenever Markdown changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from api.markdown import importer, render
+from api.models import Link, Page, Section
+
+
+@dataclass
+class DerivedCounts:
+    """How many link rows a refresh created, updated, left unchanged or removed."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def add(self, other: DerivedCounts) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.deleted += other.deleted
+
+
+def render_settings_from(config: Mapping[str, Any]) -> render.RenderSettings:
+    """Render settings from the app configuration (site URL, base URL, embed hosts)."""
+    return render.RenderSettings(
+        site_url=config["SITE_URL"],
+        baseurl=config["SITE_BASEURL"],
+        embed_hosts=frozenset(config["EMBED_HOSTS"]),
+    )
+
+
+def link_host(url: str) -> str | None:
+    """The lower-cased host of an absolute URL, None for site-relative ones."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
+def live_sections(page: Page) -> list[Section]:
+    """The page's sections that are not in the trash, in order."""
+    return [section for section in page.sections if section.deleted_at is None]
+
+
+def page_definitions(sections: Iterable[Section]) -> dict[str, importer.Definition]:
+    """Reference definitions of the whole page; the first definition of a name wins."""
+    definitions: dict[str, importer.Definition] = {}
+    for section in sections:
+        for name, definition in importer.find_definitions(section.body).items():
+            definitions.setdefault(name, definition)
+    return definitions
+
+
+def definitions_markdown(definitions: Iterable[importer.Definition]) -> str:
+    """Definition lines for rendering a section whose references are defined elsewhere."""
+    lines = []
+    for definition in definitions:
+        title = f' "{definition.title}"' if definition.title else ""
+        lines.append(f"[{definition.name}]: <{definition.url}>{title}")
+    return "\n".join(lines)
+
+
+def refresh_page(page: Page, settings: render.RenderSettings) -> DerivedCounts:
+    """Recompute links and HTML of every live section; rows change only where output differs."""
+    sections = live_sections(page)
+    definitions = page_definitions(sections)
+    references = definitions_markdown(definitions.values())
+    counts = DerivedCounts()
+    for section in sections:
+        counts.add(refresh_section(section, definitions, references, settings))
+    return counts
+
+
+def refresh_section(
+    section: Section,
+    definitions: dict[str, importer.Definition],
+    references: str,
+    settings: render.RenderSettings,
+) -> DerivedCounts:
+    """Bring one section's html, heading html and links in line with its Markdown."""
+    html = render.render_body(section.body, references=references, settings=settings)
+    if section.html != html:
+        section.html = html
+    heading_html = render.render_title(section.title, settings) if section.title else ""
+    if section.heading_html != heading_html:
+        section.heading_html = heading_html
+    found = importer.find_links(section.body, definitions)
+    return sync_links(section, found)
+
+
+def sync_links(section: Section, found: list[importer.FoundLink]) -> DerivedCounts:
+    """Update link rows in place by position so ids stay stable while links stay put."""
+    counts = DerivedCounts()
+    existing = list(section.links)
+    for position, link in enumerate(found):
+        values = {
+            "position": position,
+            "kind": link.kind,
+            "label": link.label,
+            "url": link.url,
+            "host": link_host(link.url),
+            "context": link.context,
+            "ref": link.ref,
+        }
+        if position < len(existing):
+            row = existing[position]
+            changed = {key: value for key, value in values.items() if getattr(row, key) != value}
+            for key, value in changed.items():
+                setattr(row, key, value)
+            if changed:
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        else:
+            section.links.append(Link(**values))
+            counts.created += 1
+    for row in existing[len(found) :]:
+        section.links.remove(row)
+        counts.deleted += 1
+    return counts
