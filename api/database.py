@@ -34,3 +34,16 @@ def configure_engine_events(engine: Engine) -> None:
     def on_begin(connection: Any) -> None:
         writing = has_request_context() and request.method not in SAFE_METHODS
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+# Search indexes live only in migration 0002 (FTS5 on SQLite, tsvector on PostgreSQL).
+SEARCH_OBJECTS = {"search_vector", "ix_sections_search_vector"}
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Keep Alembic's autogenerate away from the database-specific search objects."""
+    if name is None:
+        return True
+    return not (name in SEARCH_OBJECTS or name.startswith("sections_fts"))

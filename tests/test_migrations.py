@@ -7,12 +7,15 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import inspect
 
+from api.database import include_object
 from api.extensions import db
 
 
 def test_migrations_match_models(app: Flask) -> None:
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
         differences = compare_metadata(context, db.metadata)
     assert differences == []
 

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import (
+    Double,
+    Float,
+    Integer,
+    Select,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
-from api.errors import NotFound
+from api.errors import NotFound, Unprocessable
 from api.models import Link, Page, Section
 from api.services.pagination import decode_cursor, encode_cursor
 
 T = TypeVar("T")
+MAX_SEARCH_TERMS = 16
 
 
 @dataclass(frozen=True)
@@ -125,18 +138,18 @@ def list_sections(
     limit: int,
     cursor: str | None,
 ) -> PageOfResults[Section]:
-    """Sections ordered by page, then position, optionally filtered and searched."""
+    """Sections ordered by page, then position; with ``q``, best matches first."""
     query = (
         select(Section)
         .join(Section.page)
         .options(contains_eager(Section.page), selectinload(Section.links))
-        .order_by(Page.slug, Section.position, Section.id)
     )
     query = _visible_sections(query, viewer)
     if page is not None:
         query = query.where(Page.slug == page)
-    if q:
-        query = query.where(search_condition(q))
+    if q is not None:
+        return _search(session, query, q, limit=limit, cursor=cursor)
+    query = query.order_by(Page.slug, Section.position, Section.id)
     if cursor:
         key = _section_key(session, cursor)
         query = query.where(tuple_(Page.slug, Section.position, Section.id) > key)
@@ -150,20 +163,60 @@ def list_sections(
     return PageOfResults(rows[:limit], next_cursor)
 
 
-def search_condition(q: str):  # type: ignore[no-untyped-def]
-    """Case-insensitive match of every word of ``q`` in the title or body."""
-    conditions = []
-    for word in q.split():
-        pattern = (
-            "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def search_terms(q: str) -> list[str]:
+    """The words of a query; punctuation and operators are never passed to the index."""
+    return re.findall(r"\w+", q.lower())[:MAX_SEARCH_TERMS]
+
+
+def _search(
+    session: Session, query: Select, q: str, *, limit: int, cursor: str | None
+) -> PageOfResults[Section]:
+    """Rank sections with the database's full-text index: FTS5 on SQLite, tsvector on PostgreSQL.
+
+    Every word must match, the last one also as a prefix; title matches weigh more than body
+    matches. Results are ordered by score (lower is better), ties by id.
+    """
+    terms = search_terms(q)
+    if not terms:
+        return PageOfResults([], None)
+    if session.get_bind().dialect.name == "postgresql":
+        expression = " & ".join(
+            f"{term}:*" if n == len(terms) - 1 else term for n, term in enumerate(terms)
         )
-        conditions.append(
-            or_(
-                func.lower(func.coalesce(Section.title, "")).like(pattern, escape="\\"),
-                func.lower(Section.body).like(pattern, escape="\\"),
+        tsquery = func.to_tsquery(literal_column("'english'::regconfig"), expression)
+        vector = literal_column("sections.search_vector")
+        # float8, because a float4 rank read back as text is rounded and breaks the cursor.
+        score = cast(-func.ts_rank(vector, tsquery), Double)
+        query = query.add_columns(score.label("score")).where(vector.op("@@")(tsquery))
+    else:
+        match = " ".join(
+            f'"{term}"*' if n == len(terms) - 1 else f'"{term}"' for n, term in enumerate(terms)
+        )
+        fts = (
+            text(
+                "SELECT rowid AS id, bm25(sections_fts, 5.0, 1.0) AS score "
+                "FROM sections_fts WHERE sections_fts MATCH :match"
             )
+            .bindparams(match=match)
+            .columns(id=Integer, score=Float)
+            .subquery("fts")
         )
-    return and_(*conditions)
+        score = fts.c.score
+        query = query.add_columns(score.label("score")).join(fts, fts.c.id == Section.id)
+    query = query.order_by(score, Section.id)
+    if cursor:
+        values = decode_cursor(cursor, {"q": str, "score": float, "id": int})
+        if values["q"] != q:
+            raise Unprocessable(
+                "The cursor belongs to another search.", errors={"cursor": ["Not for this q."]}
+            )
+        query = query.where(tuple_(score, Section.id) > (values["score"], values["id"]))
+    rows = session.execute(query.limit(limit + 1)).all()
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor({"q": q, "score": float(last.score), "id": last[0].id})
+    return PageOfResults([row[0] for row in rows[:limit]], next_cursor)
 
 
 def list_links(
