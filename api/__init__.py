@@ -93,6 +93,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     CORS(
         app,
         origins="*",
+        send_wildcard=True,
         expose_headers=EXPOSED_HEADERS,
         max_age=600,
         allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
