@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Protocol
 
-from api.markdown.importer import kramdown_slug
+from api.markdown.importer import kramdown_slug, parse_page
 
 
 class ExportableSection(Protocol):
@@ -48,14 +48,45 @@ def heading_line(slug: str, title: str, newline: str) -> str:
 def export_markdown(
     front_matter_raw: str, sections: Sequence[ExportableSection], *, newline: str
 ) -> str:
-    """The Markdown file of a page from its front matter and its exported sections in order."""
-    out = [front_matter_raw]
+    """The Markdown file of a page from its front matter and its exported sections in order.
+
+    kramdown numbers duplicate heading ids by position, so an edit can shift the ids of later,
+    unedited headings; those then get an explicit ``{#slug}`` so every slug reads back the same.
+    """
+    pinned: set[int] = set()
+    # The reader always finds an intro; skip it when the page has none of its own.
+    offset = 1 if sections and sections[0].title is not None else 0
+    for _ in range(len(sections) + 1):
+        text = _assemble(front_matter_raw, sections, newline=newline, pinned=pinned)
+        read_back = [section.slug for section in parse_page(text).sections][offset:]
+        if len(read_back) != len(sections):
+            return text
+        drifted = {
+            index
+            for index, section in enumerate(sections)
+            if section.title is not None and read_back[index] != section.slug
+        } - pinned
+        if not drifted:
+            return text
+        pinned |= drifted
+    return text
+
+
+def _assemble(
+    front_matter_raw: str,
+    sections: Sequence[ExportableSection],
+    *,
+    newline: str,
+    pinned: set[int],
+) -> str:
     content = ""  # what follows the front matter so far
     for index, section in enumerate(sections):
         from_file = section.heading_hash is not None
         last = index == len(sections) - 1
         if section.title is None:
             heading = ""
+        elif index in pinned:
+            heading = f"## {section.title} {{#{section.slug}}}{newline}"
         elif from_file and section.heading_hash == heading_hash(section.slug, section.title):
             heading = section.source_heading
         else:
@@ -69,8 +100,7 @@ def export_markdown(
             trail = newline if last else newline * 2
         # Bodies go out verbatim (even LF lines in a CRLF file): Jekyll reads both.
         content += heading + lead + section.body + trail
-    out.append(content)
-    return "".join(out)
+    return front_matter_raw + content
 
 
 def export_path(source_path: str | None, permalink: str | None, slug: str) -> str:

@@ -63,6 +63,8 @@ def render_front_matter(
     if previous_raw and _plain(load_front_matter(previous_raw)) == dict(values):
         return previous_raw
     yaml = _yaml()
+    if "\r\n" in previous_raw:
+        newline = "\r\n"
     if previous_raw:
         opening, text, closing = _split(previous_raw)
         document = yaml.load(text) or CommentedMap()
@@ -75,7 +77,7 @@ def render_front_matter(
         yaml.dump(document, stream)
     text = stream.getvalue()
     if newline != "\n":
-        text = text.replace("\n", newline)
+        text = text.replace("\r\n", "\n").replace("\n", newline)
     return opening + text + closing
 
 

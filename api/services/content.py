@@ -50,11 +50,10 @@ def live_sections(page: Page) -> list[Section]:
 
 
 def page_definitions(sections: Iterable[Section]) -> dict[str, importer.Definition]:
-    """Reference definitions of the whole page; the first definition of a name wins."""
+    """Reference definitions of the whole page; as in kramdown, the last one of a name wins."""
     definitions: dict[str, importer.Definition] = {}
     for section in sections:
-        for name, definition in importer.find_definitions(section.body).items():
-            definitions.setdefault(name, definition)
+        definitions.update(importer.find_definitions(section.body))
     return definitions
 
 
@@ -114,6 +113,8 @@ def sync_links(section: Section, found: list[importer.FoundLink]) -> DerivedCoun
             changed = {key: value for key, value in values.items() if getattr(row, key) != value}
             for key, value in changed.items():
                 setattr(row, key, value)
+            if "url" in changed:  # the last check was of the old URL
+                row.check_status = row.check_error = row.redirect_to = row.checked_at = None
             if changed:
                 counts.updated += 1
             else:

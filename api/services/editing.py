@@ -20,6 +20,7 @@ from api.markdown.render import RenderSettings
 from api.models import Link, Page, Section, SectionRevision
 from api.services.content import live_sections, refresh_page
 from api.services.revisions import record_page_revision, record_section_revision
+from api.services.webhooks import page_event, section_event
 
 INTRO = "intro"
 SLUG_PATTERN = re.compile(r"^[\w-]{1,200}$")
@@ -35,16 +36,20 @@ def _field_error(field: str, message: str) -> Unprocessable:
     return Unprocessable(message, errors={field: [message]})
 
 
-def check_body(body: str) -> None:
-    """A body may not hold a ``## `` heading: on export it would split into two sections.
+def check_body(body: str, *, intro: bool = False) -> None:
+    """A body must stay one section when the page is exported and read back.
 
-    :raise Unprocessable: when it does.
+    :raise Unprocessable: when it holds a ``## `` heading, or leaves a code fence or HTML
+        block open that would swallow the headings after it.
     """
-    parsed = importer.parse_page(body)
-    if len(parsed.sections) > 1 or parsed.front_matter_raw:
+    before = "---\n---\n" if intro else "---\n---\n## probe-before\n\n"
+    parsed = importer.parse_page(before + body + "\n\n## probe-after\n")
+    titles = [section.title for section in parsed.sections]
+    if titles != ([None, "probe-after"] if intro else [None, "probe-before", "probe-after"]):
         raise _field_error(
             "body",
-            "A body cannot contain a '## ' heading or front matter; create a new section instead.",
+            "A body cannot contain a '## ' heading and must close every code fence and HTML "
+            "block it opens; to add a heading, create a new section.",
         )
 
 
@@ -53,7 +58,14 @@ def _check_title(title: Any) -> str:
         raise _field_error("title", "The title cannot be empty.")
     if "\n" in title or "\r" in title:
         raise _field_error("title", "The title must be a single line.")
-    return title.strip()
+    title = title.strip()
+    parsed = importer.parse_page(f"## {title}\n")
+    if [section.title for section in parsed.sections] != [None, title]:
+        raise _field_error(
+            "title",
+            "The title does not survive as a Markdown heading (e.g. a closing '#' or {#id}).",
+        )
+    return title
 
 
 def _check_section_slug(page: Page, slug: str, section: Section | None = None) -> str:
@@ -129,6 +141,8 @@ def create_page(
         raise Conflict(f"A page with slug {slug!r} exists already.")
     values = dict(front_matter or {})
     values["title"] = title
+    if status == "draft":
+        values["published"] = False
     permalink = values.get("permalink")
     page = Page(
         slug=slug,
@@ -148,36 +162,46 @@ def create_page(
     session.flush()
     record_page_revision(session, page, action="create", by=by, now=now)
     record_section_revision(session, page.sections[0], action="create", by=by, now=now)
+    page_event(session, "page.created", page, now)
+    if page.status == "published":
+        page_event(session, "page.published", page, now)
     return page
 
 
 def update_page(
     session: Session, page: Page, changes: Mapping[str, Any], *, by: str, now: datetime
 ) -> Page:
-    """Change title, front matter or status; title and front matter ``title`` stay in step."""
+    """Change title, front matter or status, keeping the front matter in step for Jekyll.
+
+    ``title`` and front matter ``title`` are the same thing, as are status ``draft`` and
+    front matter ``published: false``; the front matter text keeps its comments and order.
+    """
+    was_published = page.status == "published"
     values = dict(changes.get("front_matter", page.front_matter))
     if "title" in changes:
-        values["title"] = _check_title(changes["title"])
-    title = values.get("title", page.title)
-    if "front_matter" in changes and "title" in changes["front_matter"]:
-        title = _check_title(changes["front_matter"]["title"])
-    if "title" in changes and "front_matter" in changes:
-        title = _check_title(changes["title"])
-        values["title"] = title
+        page.title = values["title"] = _check_title(changes["title"])
+    elif "title" in values:
+        page.title = _check_title(str(values["title"]))
+    if "status" in changes:
+        page.status = changes["status"]
+    if page.status == "draft":
+        values["published"] = False
+    elif values.get("published") is False:
+        del values["published"]
     permalink = values.get("permalink")
-    page.title = str(title)
     page.permalink = str(permalink) if permalink else None
     if values != page.front_matter:
         page.front_matter = values
         page.front_matter_raw = render_front_matter(
             values, previous_raw=page.front_matter_raw, newline=page.newline
         )
-    if "status" in changes:
-        page.status = changes["status"]
     if session.is_modified(page):
         page.updated_at = now
         session.flush()
         record_page_revision(session, page, action="update", by=by, now=now)
+        page_event(session, "page.updated", page, now)
+        if page.status == "published" and not was_published:
+            page_event(session, "page.published", page, now)
     return page
 
 
@@ -214,6 +238,7 @@ def create_section(
         refresh_page(page, settings)
     session.flush()
     record_section_revision(session, section, action="create", by=by, now=now)
+    section_event(session, "section.created", section, now)
     return section
 
 
@@ -239,7 +264,7 @@ def update_section(
         if "slug" in changes and changes["slug"] != section.slug:
             section.slug = _check_section_slug(page, changes["slug"], section)
         if "body" in changes:
-            check_body(changes["body"])
+            check_body(changes["body"], intro=section.slug == INTRO)
             section.body = changes["body"]
         if "status" in changes:
             section.status = changes["status"]
@@ -252,6 +277,7 @@ def update_section(
         section.updated_at = now
         session.flush()
         record_section_revision(session, section, action=action, by=by, now=now)
+        section_event(session, "section.updated", section, now)
     return section
 
 
@@ -268,6 +294,7 @@ def trash_section(
         refresh_page(section.page, settings)
     session.flush()
     record_section_revision(session, section, action="delete", by=by, now=now)
+    section_event(session, "section.deleted", section, now)
 
 
 def restore_section(
@@ -291,6 +318,7 @@ def restore_section(
         refresh_page(section.page, settings)
     session.flush()
     record_section_revision(session, section, action="restore", by=by, now=now)
+    section_event(session, "section.restored", section, now)
     return section
 
 
@@ -363,9 +391,10 @@ def update_link(
     target = found[link.position]
     body = section.body
     if target.kind == "reference" and url is not None:
-        owner = next(
-            s for s in live_sections(page) if target.ref in importer.find_definitions(s.body)
-        )
+        # As in kramdown, the last definition of a name is the one in effect.
+        owner = [s for s in live_sections(page) if target.ref in importer.find_definitions(s.body)][
+            -1
+        ]
         definition = importer.find_definitions(owner.body)[target.ref or ""]
         new_owner_body = importer.rewrite_definition(owner.body, definition, url)
         if owner is section:

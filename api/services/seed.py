@@ -85,12 +85,20 @@ class SeedReport:
         return any(f.outcome in {"created", "updated"} for f in self.files)
 
 
+LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\r?\n)+")
+
+
+def comparable_body(body: str) -> str:
+    """A body as the importer reads it back: no leading blank lines, no trailing whitespace."""
+    return LEADING_BLANK_LINES.sub("", body).rstrip()
+
+
 def section_source_hash(section: Section | importer.ParsedSection) -> str:
     if isinstance(section, Section):
         layout = (section.source_heading, section.source_lead, section.source_trail)
     else:
         layout = (section.heading, section.lead, section.trail)
-    return content_hash(section.slug, section.title, section.body, *layout)
+    return content_hash(section.slug, section.title, comparable_body(section.body), *layout)
 
 
 def page_source_hash(front_matter_raw: str, newline: str) -> str:
@@ -354,7 +362,9 @@ def _update_page(
 
 
 def _same_content(section: Section, parsed: importer.ParsedSection) -> bool:
-    return (section.slug, section.title, section.body) == (parsed.slug, parsed.title, parsed.body)
+    """Does the file say what the database says (an exported edit coming back)?"""
+    current = (section.slug, section.title, comparable_body(section.body))
+    return current == (parsed.slug, parsed.title, parsed.body)
 
 
 def _adopt_layout(session: Session, section: Section, parsed: importer.ParsedSection) -> None:
@@ -364,6 +374,7 @@ def _adopt_layout(session: Session, section: Section, parsed: importer.ParsedSec
     """
     values = _section_fields(parsed, section.position)
     del values["position"]
+    del values["body"]  # equal but for surrounding whitespace; keep the editor's text
     session.execute(update(Section).where(Section.id == section.id).values(**values))
     for name, value in values.items():
         set_committed_value(section, name, value)

@@ -124,3 +124,35 @@ def test_new_moved_and_trashed_sections_export_where_the_database_says(
     out = tmp_path / "out"
     invoke(runner, "export", str(out))
     assert (out / "community.md").read_text() == text
+
+
+def test_front_matter_edit_keeps_order_quoting_and_comments(
+    app: Flask, runner: FlaskCliRunner, client: FlaskClient, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    source = (
+        "---\nlayout: single  # theme layout\ntitle: 'Office Hours'\n"
+        'permalink: "/office_hours/"\n---\n\nCome and chat.\n'
+    )
+    (site / "office_hours.md").write_text(source)
+    invoke(runner, "seed", str(site))
+    admin = make_token(app, "root", "admin")
+    etag = etag_of(client, "/pages/office-hours")
+    response = client.patch(
+        "/pages/office-hours",
+        json={"title": "Office hours", "status": "draft"},
+        headers=auth(admin, **{"If-Match": etag}),
+    )
+    assert response.status_code == 200, response.get_json()
+    assert list(response.get_json()["front_matter"]) == [
+        "layout",
+        "title",
+        "permalink",
+        "published",
+    ]
+    text = client.get("/pages/office-hours.md", headers=auth(admin)).get_data(as_text=True)
+    assert text == (
+        "---\nlayout: single  # theme layout\ntitle: 'Office hours'\n"
+        'permalink: "/office_hours/"\npublished: false\n---\n\nCome and chat.\n'
+    )

@@ -18,8 +18,9 @@ def library(seeded: Flask, client: FlaskClient) -> Flask:
         ("Storage", "Chunking decides how storage is laid out; chunking matters."),
         ("Codecs", "Compression of every piece."),
     ]:
-        response = client.post("/pages/search/sections", json={"title": title, "body": body},
-                               headers=auth(admin))
+        response = client.post(
+            "/pages/search/sections", json={"title": title, "body": body}, headers=auth(admin)
+        )
         assert response.status_code == 201
     return seeded
 
@@ -34,7 +35,9 @@ def test_title_matches_rank_first(library: Flask, client: FlaskClient) -> None:
     assert slugs(client, "q=chunking") == ["chunking", "storage"]
 
 
-def test_every_word_must_match_and_the_last_is_a_prefix(library: Flask, client: FlaskClient) -> None:
+def test_every_word_must_match_and_the_last_is_a_prefix(
+    library: Flask, client: FlaskClient
+) -> None:
     assert slugs(client, "q=storage+chunk") == ["storage"]
     assert slugs(client, "q=compress") == ["codecs"]
 
