@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -61,6 +62,34 @@ def serve() -> None:
     flask("run", "--host", "127.0.0.1", "--port", "5000", "--no-debugger", "--no-reload", env=env)
 
 
+# Debian packages the CI run needs: the real browser and the real kramdown renderer.
+SYSTEM_PACKAGES = ("chromium", "ruby-kramdown", "ruby-kramdown-parser-gfm")
+
+
+def debian_package_installed(name: str) -> bool:
+    result = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}", name], capture_output=True, text=True
+    )
+    return result.returncode == 0 and result.stdout.endswith("installed")
+
+
+def ensure_system_packages() -> None:
+    """In CI, install the Debian packages the browser and kramdown tests need."""
+    if not shutil.which("dpkg-query"):
+        print("error: CI needs Debian's chromium and ruby-kramdown packages", flush=True)
+        sys.exit(1)
+    missing = [name for name in SYSTEM_PACKAGES if not debian_package_installed(name)]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        print(f"error: CI needs the Debian packages {', '.join(missing)}", flush=True)
+        sys.exit(1)
+    print(f"installing {', '.join(missing)} with apt-get", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run("apt-get", "update", "-q", env=env)
+    run("apt-get", "install", "-y", "-q", "--no-install-recommends", *missing, env=env)
+
+
 def postgres_reachable(url: str) -> bool:
     parts = urlsplit(url)
     try:
@@ -73,6 +102,8 @@ def postgres_reachable(url: str) -> bool:
 def test(pytest_args: list[str]) -> None:
     ensure_installed("dev")
     ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+    if ci:
+        ensure_system_packages()
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     run(PYTHON, "-m", "ruff", "check", ".", env=env)
     run(PYTHON, "-m", "ruff", "format", "--check", ".", env=env)
