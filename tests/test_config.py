@@ -59,3 +59,18 @@ def test_postgres_urls_use_psycopg_3(tmp_path: Path) -> None:
 def test_missing_secret_is_an_error_outside_testing(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_config(str(tmp_path), {}, None)
+
+
+def test_console_script_runs_the_same_commands() -> None:
+    script = Path(sys.executable).parent / "zarr-content"
+    result = subprocess.run(
+        [str(script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "FLASK_DEBUG": "1"},
+        cwd=PROJECT,
+    )
+    assert result.returncode == 0, result.stderr
+    for command in ("seed", "export", "tokens", "db"):
+        assert command in result.stdout
