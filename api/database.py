@@ -8,6 +8,8 @@ from flask import has_request_context, request
 from sqlalchemy import Engine, event
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# The largest id, position or revision number a column holds: INTEGER is 32-bit on PostgreSQL.
+MAX_INTEGER = 2**31 - 1
 
 
 def configure_engine_events(engine: Engine) -> None:

@@ -8,8 +8,44 @@ from datetime import datetime
 
 from flask import Response, current_app, g, request
 from werkzeug.http import http_date
+from werkzeug.routing import BaseConverter, IntegerConverter, Map
+
+from api.database import MAX_INTEGER
 
 HTML = "text/html; charset=utf-8"
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` for ids: a number past the column's range matches no route (404).
+
+    Without the bound, such a number reaches the database and fails there (SQLite cannot bind
+    it, PostgreSQL reports it out of range): a 500 for what is only an unknown id.
+    """
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = MAX_INTEGER,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+class PageSlugConverter(BaseConverter):
+    """``<page_slug:...>``: page slugs never hold a dot, so ``/pages/x.html`` is never page x.html.
+
+    With the default converter ``/pages/<slug>`` also matched ``/pages/x.html``, so the methods
+    of a page (PATCH) were offered there too (``Allow``) and reached the page view.
+    """
+
+    regex = r"[^/.]+"
+
+
+def page_slug_schema(converter: BaseConverter) -> dict[str, str]:
+    """The OpenAPI schema of a page slug path parameter."""
+    return {"type": "string", "pattern": r"^[^/.]+$"}
 
 
 def make_etag(*parts: object) -> str:

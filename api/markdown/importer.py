@@ -83,6 +83,7 @@ class FoundLink:
     label_span: tuple[int, int] | None  # offsets of the label source inside the body
     url_span: tuple[int, int] | None  # offsets of the URL inside the body; None for references
     ref: str | None = None  # normalized reference name for reference links
+    source_span: tuple[int, int] | None = None  # offsets of the whole link source
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,7 @@ def parse_page(text: str) -> ParsedPage:
     front_matter = _load_front_matter(yaml_text, yaml_line) if front_matter_raw else {}
     body = text[len(front_matter_raw) :]
 
-    parser = _Kramdown()
-    root = parser.parse(_prepare(body))
+    root = _parse(_Kramdown(), body)
     ids = _header_ids(root)
     starts: list[tuple[int, int, _El]] = []
     for child in root.children:
@@ -144,7 +144,7 @@ def parse_page(text: str) -> ParsedPage:
 def find_definitions(body: str) -> dict[str, Definition]:
     """Return the reference definitions of a body by normalized name (the last one wins)."""
     parser = _Kramdown()
-    parser.parse_blocks(parser.root, _prepare(body))
+    _parse(parser, body, spans=False)
     return dict(parser.defs)
 
 
@@ -167,27 +167,23 @@ def find_links(
     ``after_heading``: the body directly follows its heading line (an empty ``lead``), which
     keeps kramdown from starting a table there.
     """
-    parser = _Kramdown(definitions)
-    root = parser.parse(_prepare(body), after_block=not after_heading)
+    root = _parse(_Kramdown(definitions), body, after_block=not after_heading)
     return _collect_links(root)
 
 
 def plain_text(markdown_fragment: str) -> str:
     """Return the text of a Markdown fragment as a reader sees it, whitespace collapsed."""
-    parser = _Kramdown({})
-    root = parser.parse(_prepare(markdown_fragment))
+    root = _parse(_Kramdown({}), markdown_fragment)
     return _collapse(" ".join(_reader_text(child) for child in root.children))
 
 
 def kramdown_slug(text: str) -> str:
     """Return the id kramdown's GFM parser derives from a heading text (before de-duplication)."""
-    parser = _Kramdown({})
-    header = _El("header")
-    header.children.append(_El("raw_text", _Src.plain(text.replace("\n", " "))))
-    holder = _El("root")
-    holder.children.append(header)
-    parser.update_tree(holder)
-    return _gfm_id_base(header.options["raw_text"])
+    root = _parse(_Kramdown({}), "# " + text.replace("\n", " ").replace("\r", " ").strip())
+    header = root.children[0] if root.children else None
+    if header is None or header.type != "header":
+        return ""
+    return _gfm_id_base(header.options.get("raw_text", ""))
 
 
 def rewrite_link(body: str, link: FoundLink, *, url: str | None, label: str | None) -> str:
@@ -219,6 +215,17 @@ def rewrite_definition(body: str, definition: Definition, url: str) -> str:
     if angle:
         start, end = start - 1, end + 1
     return body[:start] + _definition_url(url, angle) + body[end:]
+
+
+def _parse(parser: _Kramdown, text: str, *, after_block: bool = True, spans: bool = True) -> _El:
+    """Run the parser over a body, turning runaway nesting into an import error."""
+    try:
+        if spans:
+            return parser.parse(_prepare(text), after_block)
+        parser.parse_blocks(parser.root, _prepare(text))
+        return parser.root
+    except _TooDeep:
+        raise MarkdownImportError(f"The Markdown nests deeper than {_MAX_DEPTH} levels.") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -373,7 +380,9 @@ def _concat(parts: Sequence[_Src]) -> _Src:
     return _Src("".join(p.text for p in parts), origin)
 
 
-def _sub(src: _Src, rx: re.Pattern[str], repl: str | Callable[[re.Match[str]], str], count: int = 0):
+def _sub(
+    src: _Src, rx: re.Pattern[str], repl: str | Callable[[re.Match[str]], str], count: int = 0
+):
     """Regex-substitute in a ``_Src``; inserted text maps to where the match was."""
     parts: list[_Src] = []
     last = n = 0
@@ -392,7 +401,8 @@ def _sub(src: _Src, rx: re.Pattern[str], repl: str | Callable[[re.Match[str]], s
 
 _LIQUID_BLOCK = re.compile(r"\{%-?\s*(highlight|raw|comment)\b.*?-?%\}", re.S)
 _LIQUID_END = {
-    name: re.compile(r"\{%-?\s*end" + name + r"\s*-?%\}") for name in ("highlight", "raw", "comment")
+    name: re.compile(r"\{%-?\s*end" + name + r"\s*-?%\}")
+    for name in ("highlight", "raw", "comment")
 }
 # Jekyll turns {% highlight %} into a <figure> block; an unknown element behaves like that in a
 # block and is invisible inside a paragraph, and its content is raw, so nothing in it counts
@@ -512,9 +522,7 @@ ATX_HEADER_START = r"^(?P<level>#{1,6})[\t ]+(?P<contents>.*)\n"
 BLOCKQUOTE_START = rf"^{OPT}> ?"
 FENCED_START = r"^[ ]{0,3}[~`]{3,}"
 HR_START = rf"^{OPT}(\*|-|_)[ \t]*\1[ \t]*\1(\1|[ \t])*\n"
-HTML_TAG = (
-    rf"<((?>{UNAME})){S}*((?>{S}+{UNAME}(?:{S}*={S}*(?:\w+|(\"|').*?\3))?)*){S}*(/)?>"
-)
+HTML_TAG = rf"<((?>{UNAME})){S}*((?>{S}+{UNAME}(?:{S}*={S}*(?:\w+|(\"|').*?\3))?)*){S}*(/)?>"
 HTML_TAG_CLOSE = rf"</({UNAME}){S}*>"
 TABLE_PIPE_CHECK = r"(?:\||.*?[^\\\n]\|)"
 TABLE_LINE = rf"{TABLE_PIPE_CHECK}.*?\n"
@@ -776,6 +784,13 @@ class _M:
         return e + self.off if e >= 0 else -1
 
 
+_MAX_DEPTH = 120  # nesting levels of blocks, spans and HTML; deeper input is refused
+
+
+class _TooDeep(Exception):
+    """The document nests deeper than ``_MAX_DEPTH``."""
+
+
 class _StopBlockParsing(Exception):
     """Thrown like kramdown's ``:stop_block_parsing`` when an HTML end tag closes a block."""
 
@@ -789,6 +804,7 @@ class _Scanner:
         self.pos = 0
         self.block = block
         self.last_start = 0
+        self.dead_links: set[int] = set()  # "[" positions known to start no link
 
     def eos(self) -> bool:
         return self.pos >= len(self.s)
@@ -818,8 +834,16 @@ class _Scanner:
         self.pos = found.end()
         return _M(found, 0)
 
-    def pre_match(self) -> str:
-        return self.s[: self.last_start]
+    def before(self, count: int = 1) -> str:
+        """The end of Ruby's ``pre_match``: text just before the last match."""
+        return self.s[max(self.last_start - count, 0) : self.last_start]
+
+    def after_word(self) -> bool:
+        """Whether the last match follows ``[[:alpha:]]-?[[:alpha:]]*`` (kramdown's ``_`` rule)."""
+        i = self.last_start
+        if i and self.s[i - 1].isalpha():
+            return True
+        return i >= 2 and self.s[i - 1] == "-" and self.s[i - 2].isalpha()
 
     def getch(self) -> str:
         self.pos += 1
@@ -850,6 +874,12 @@ class _Kramdown:
         self.block_stack: list[tuple[_El, _Scanner, dict[str, Any] | None]] = []
         self.span_stack: list[tuple[_El, str]] = []
         self.text_type = "raw_text"
+        self.depth = 0
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise _TooDeep
 
     def parse(self, src: _Src, after_block: bool = True) -> _El:
         if not after_block:
@@ -863,6 +893,7 @@ class _Kramdown:
     # ---- block level ------------------------------------------------------------------------
 
     def parse_blocks(self, el: _El, src: _Src | None = None) -> bool:
+        self.enter()
         self.block_stack.append((self.tree, self.sc, self.block_ial))
         self.tree, self.block_ial = el, None
         if src is not None:
@@ -885,6 +916,7 @@ class _Kramdown:
         except _StopBlockParsing:
             found = True
         self.tree, self.sc, self.block_ial = self.block_stack.pop()
+        self.depth -= 1
         return found
 
     def new_block_el(self, type_: str, value: Any = None, **opts: Any) -> _El:
@@ -1451,6 +1483,7 @@ class _Kramdown:
         attrs, spans = self.html_attributes(m, name in _HTML_ELEMENT, False)
         el = _El("html_element", name, attrs, attr_spans=spans)
         el.options["label_start"] = self.sc.src.span(m.end(), m.end())[0]
+        el.options["tag_start"] = self.sc.src.span(m.start(), m.start())[0]
         self.tree.children.append(el)
         if not closed and name in _WITHOUT_BODY:
             closed = True
@@ -1505,6 +1538,7 @@ class _Kramdown:
         sc = self.sc
         outer = self.tree
         self.tree = el
+        self.enter()
         done = False
         while not sc.eos() and not done:
             start = sc.pos
@@ -1526,12 +1560,14 @@ class _Kramdown:
                 name = close.group(1) or ""
                 if el.value == (name.lower() if el.value in _HTML_ELEMENT else name):
                     el.options["label_end"] = sc.src.span(here, here)[0]
+                    el.options["tag_end"] = sc.src.span(close.start(), close.end())[1]
                     done = True
                 else:
                     self.add_text(close.group() or "", el, "text")
             else:
                 self.add_text(sc.getch(), el, "text")
         self.tree = outer
+        self.depth -= 1
 
     # ---- span level -------------------------------------------------------------------------
 
@@ -1539,6 +1575,7 @@ class _Kramdown:
         return _SpanEnv(self, src, text_type)
 
     def update_tree(self, element: _El) -> None:
+        self.enter()
         last_blank: _El | None = None
         children: list[_El] = []
         for child in element.children:
@@ -1568,6 +1605,7 @@ class _Kramdown:
                     child.options["raw_text"] = _gfm_raw_text(child)
                 children.append(child)
         element.children = children
+        self.depth -= 1
 
     def update_attr_with_ial(self, attr: dict[str, str], ial: dict[str, Any]) -> None:
         for ref in ial.get(":refs", []):
@@ -1595,6 +1633,7 @@ class _Kramdown:
         parsers: tuple[str, ...] | None = None,
         on_stop: Callable[[_M], bool] | None = None,
     ) -> bool:
+        self.enter()
         self.span_stack.append((self.tree, self.text_type))
         self.tree = el
         names = parsers or _ALL_SPANS
@@ -1622,6 +1661,7 @@ class _Kramdown:
             else:
                 self.add_text(sc.getch())
         self.tree, self.text_type = self.span_stack.pop()
+        self.depth -= 1
         return stop_found
 
     def in_stack(self, *types: str) -> bool:
@@ -1636,7 +1676,7 @@ class _Kramdown:
         element = "strong" if len(delim) == 2 else "em"
         kind = delim[0]
         if (
-            (kind == "_" and re.search(r"[^\W\d_]-?[^\W\d_]*\Z", sc.pre_match()))
+            (kind == "_" and sc.after_word())
             or re.match(S, sc.s[sc.pos : sc.pos + 1])
             or self.tree.type == element
             or self.in_stack(element)
@@ -1651,7 +1691,7 @@ class _Kramdown:
             alnum = _rx(re.escape(d) + r"[^\W_]")
 
             def ok(_: _M) -> bool:
-                before = sc.pre_match()[-1:]
+                before = sc.before()
                 return (
                     not re.match(S, before)
                     and (elem != "em" or sc.check(twice) is None)
@@ -1680,8 +1720,9 @@ class _Kramdown:
         delim = result.group() or ""
         simple = len(delim) == 1
         saved = sc.pos
-        before = sc.pre_match()
-        if simple and (before == "" or before == "\n" or re.search(S + r"\Z", before)):
+        before = sc.before(2)
+        at_start = start == 0 or (start == 1 and before == "\n")
+        if simple and (at_start or before[-1:] in _WHITESPACE):
             if re.match(S, sc.s[sc.pos : sc.pos + 1]):
                 self.add_text(delim)
                 return
@@ -1703,7 +1744,9 @@ class _Kramdown:
         address = m.group(1) or ""
         href = address if m.group(2) is not None else f"mailto:{address}"
         span = sc.src.span(m.start(1), m.end(1))
+        source = sc.src.span(m.start(), m.end())
         el = _El("a", None, {"href": href}, kind="autolink", label_span=span, url_span=span)
+        el.options["source_span"] = source
         el.children.append(_El("text", re.sub(r"^mailto:", "", address)))
         self.tree.children.append(el)
 
@@ -1743,13 +1786,16 @@ class _Kramdown:
             attr_spans=spans,
             content_model="span" if parsing else "raw",
             label_start=sc.src.span(tag.end(), tag.end())[0],
+            tag_start=sc.src.span(tag.start(), tag.start())[0],
         )
         self.tree.children.append(el)
         stop = _closing_tag(name, name in _HTML_ELEMENT)
         if tag.group(4) is None and name not in _WITHOUT_BODY:
             if self.parse_spans(el, stop, None if parsing else ("span_html",)):
                 el.options["label_end"] = sc.src.span(sc.pos, sc.pos)[0]
-                sc.scan(stop)
+                closing = sc.scan(stop)
+                assert closing is not None
+                el.options["tag_end"] = sc.src.span(closing.start(), closing.end())[1]
             else:
                 self.add_text(sc.s[sc.pos :], el)
                 sc.pos = len(sc.s)
@@ -1768,23 +1814,34 @@ class _Kramdown:
 
     def s_link(self, m: _M) -> None:
         sc = self.sc
+        link_start = sc.pos
         result = sc.scan(_LINK_START)
         assert result is not None
         opener = result.group() or ""
         label_start = saved = sc.pos
         is_image = opener.startswith("!")
-        if not is_image and (self.tree.type in ("img", "a") or self.in_stack("img", "a")):
+        nested = self.tree.type in ("img", "a") or self.in_stack("img", "a")
+        if not is_image and (nested or link_start in sc.dead_links):
             self.add_text(opener)
             return
         el = _El("img" if is_image else "a")
         count = 1
+        events: list[tuple[int, int, bool]] = []  # (position, count less images, is "]")
 
         def at_bracket(stop: _M) -> bool:
             nonlocal count
-            count += -1 if stop.group(1) is not None else 1
-            return count - sum(1 for c in el.children if c.type == "img") == 0
+            closing = stop.group(1) is not None
+            images = sum(1 for c in el.children if c.type == "img")
+            if not closing and stop.group() == "[":
+                events.append((sc.pos, count - images, False))
+            count += -1 if closing else 1
+            if closing:
+                events.append((sc.pos, count - images, True))
+            return count - images == 0
 
         if not self.parse_spans(el, _LINK_BRACKET_STOP, None, at_bracket):
+            if not is_image:
+                self.mark_dead_links(events)
             sc.pos = saved
             self.add_text(opener)
             return
@@ -1801,7 +1858,9 @@ class _Kramdown:
                 sc.pos = saved
                 self.add_text(opener)
                 return
-            self.add_link(el, definition.url, alt_text, "reference", label_span, None, name)
+            self.add_link(
+                el, definition.url, alt_text, "reference", label_span, None, link_start, name
+            )
             return
 
         url_span: tuple[int, int]
@@ -1809,7 +1868,7 @@ class _Kramdown:
             url = angle.group(1) or ""
             url_span = sc.src.span(angle.start(1), angle.end(1))
             if sc.scan(_CLOSE_PAREN) is not None:
-                self.add_link(el, url, alt_text, "inline", label_span, url_span)
+                self.add_link(el, url, alt_text, "inline", label_span, url_span, link_start)
                 return
         else:
             open_at = sc.pos
@@ -1829,13 +1888,26 @@ class _Kramdown:
             url = raw.strip(" \t\n\v\f\r\0")
             url_span = sc.src.span(inner_start + lead, inner_start + lead + len(url))
             if brackets == 0:
-                self.add_link(el, url, alt_text, "inline", label_span, url_span)
+                self.add_link(el, url, alt_text, "inline", label_span, url_span, link_start)
                 return
         if sc.scan(_LINK_INLINE_TITLE) is not None:
-            self.add_link(el, url, alt_text, "inline", label_span, url_span)
+            self.add_link(el, url, alt_text, "inline", label_span, url_span, link_start)
         else:
             sc.pos = saved
             self.add_text(opener)
+
+    def mark_dead_links(self, events: list[tuple[int, int, bool]]) -> None:
+        """After a label scan ran off the end, note which "[" inside it cannot close either.
+
+        A "[" met at level ``v`` would close at the first later "]" that brings this scan back
+        to level ``v``; without this, a paragraph of many "[" takes quadratic time.
+        """
+        later_levels: set[int] = set()
+        for position, level, closing in reversed(events):
+            if closing:
+                later_levels.add(level)
+            elif level not in later_levels:
+                self.sc.dead_links.add(position)
 
     def add_link(
         self,
@@ -1845,11 +1917,15 @@ class _Kramdown:
         kind: str,
         label_span: tuple[int, int],
         url_span: tuple[int, int] | None,
+        link_start: int,
         ref: str | None = None,
     ) -> None:
         if el.type == "a":
             el.attr["href"] = href
-            el.options.update(kind=kind, label_span=label_span, url_span=url_span, ref=ref)
+            source = self.sc.src.span(link_start, self.sc.pos)
+            el.options.update(
+                kind=kind, label_span=label_span, url_span=url_span, ref=ref, source_span=source
+            )
         else:
             el.attr.update(src=href, alt=alt_text)
             el.options["alt_span"] = label_span
@@ -1898,13 +1974,13 @@ class _Kramdown:
             if name in _ENTITIES:
                 char = chr(_ENTITIES[name])
             else:
-                self.tree.children.append(_El("entity", "&", source="&"))
+                self.tree.children.append(_El("entity", "&"))
                 self.add_text((m.group() or "")[1:])
                 return
         else:
             point = int(dec) if dec is not None else int(hexa or "0", 16)
             char = chr(point) if point <= 0x10FFFF else ""
-        self.tree.children.append(_El("entity", char, source=m.group()))
+        self.tree.children.append(_El("entity", char))
 
     def s_typographic_syms(self, m: _M) -> None:
         self.sc.pos = m.end()
@@ -1912,8 +1988,8 @@ class _Kramdown:
         value = dict(_TYPOGRAPHIC_SYMS)[matched]
         if matched in ("\\<<", "\\>>"):
             char = "<" if matched == "\\<<" else ">"
-            self.tree.children.append(_El("entity", char, source=char))
-            self.tree.children.append(_El("entity", char, source=char))
+            self.tree.children.append(_El("entity", char))
+            self.tree.children.append(_El("entity", char))
         else:
             self.tree.children.append(_El("typographic_sym", value, source=matched))
 
@@ -2169,7 +2245,8 @@ def _pieces(el: _El, raw: bool = False, top: bool = True) -> Iterator[_Piece]:
         elif kind == "br":
             yield _Piece("break")
         elif kind == "img":
-            yield _Piece("text", child.attr.get("alt", ""))
+            # kramdown writes the alt text as it stands in the source; browsers decode entities
+            yield _Piece("text", html.unescape(child.attr.get("alt", "")))
         elif kind == "a":
             yield _Piece("start", el=child)
             yield from _pieces(child, raw, False)
@@ -2290,12 +2367,15 @@ def _found_link(el: _El, context: str) -> FoundLink:
             label_span=el.options.get("label_span"),
             url_span=el.options.get("url_span"),
             ref=el.options.get("ref"),
+            source_span=el.options.get("source_span"),
         )
     spans = el.options.get("attr_spans", {})
     href = spans.get("href")
     start = el.options.get("label_start")
     end = el.options.get("label_end", start)
     label_span = (start, end) if start is not None else None
+    tag_start = el.options.get("tag_start")
+    tag_end = el.options.get("tag_end", end)
     return FoundLink(
         kind="html",
         label=label,
@@ -2303,6 +2383,7 @@ def _found_link(el: _El, context: str) -> FoundLink:
         context=context,
         label_span=label_span,
         url_span=(href[0], href[1]) if href else None,
+        source_span=(tag_start, tag_end) if tag_start is not None and tag_end is not None else None,
     )
 
 
@@ -2334,19 +2415,34 @@ def _percent_encode(url: str, chars: str) -> str:
 
 
 def _inline_destination(url: str) -> str:
-    """The text for an inline link's ``(...)`` that kramdown reads back as exactly ``url``."""
-    if url and not re.search(S, url) and _balanced(url) and url[:1] != "<":
+    """The text for an inline link's ``(...)`` that kramdown reads back as ``url``.
+
+    ``<`` and ``>`` (not valid in URLs; a ``<`` can start an HTML tag that swallows a table row)
+    are percent-encoded; a URL with spaces or unbalanced parentheses is wrapped in ``<>``.
+    """
+    url = _percent_encode(url, "<>")
+    if url and not re.search(S, url) and _balanced(url):
         return url
-    if not re.search(r"[>\n\r]", url):
+    if "\n" not in url and "\r" not in url:
         return f"<{url}>"
-    return _percent_encode(url, " \t\n\v\f\r<>()")
+    return _percent_encode(url, " \t\n\v\f\r()")
 
 
 def _inline_url_edit(body: str, span: tuple[int, int], url: str) -> tuple[int, int, str]:
     start, end = span
     if start > 0 and body[start - 1] == "<" and body[end : end + 1] == ">":
         start, end = start - 1, end + 1
-    return start, end, _inline_destination(url)
+    destination = _inline_destination(url)
+    if destination.startswith("<"):
+        # kramdown reads (<url>) only with the brackets right inside the parentheses
+        while start > 0 and body[start - 1] in _WHITESPACE:
+            start -= 1
+        stop = end
+        while stop < len(body) and body[stop] in _WHITESPACE:
+            stop += 1
+        if body[stop : stop + 1] == ")":
+            end = stop
+    return start, end, destination
 
 
 def _definition_url(url: str, angle: bool) -> str:
@@ -2366,13 +2462,15 @@ def _html_url_edit(body: str, span: tuple[int, int], url: str) -> tuple[int, int
     return (start, end, escaped) if quote else (start, end, f'"{escaped}"')
 
 
+_WHITESPACE = " \t\n\v\f\r"
 _MD_ESCAPE = re.compile(r"([\\`*_\[\]<>{}$~|!])")
+_ALT_ESCAPE = re.compile(r"([\\`*_\[\]<>{}$|!])")  # kramdown removes only these from alt text
 _ENTITY_LIKE = re.compile(r"&(?=[A-Za-z0-9_:][\-A-Za-z0-9_.:]*;|#[0-9]+;|#x[0-9a-fA-F]+;)")
 
 
-def _markdown_label(label: str) -> str:
+def _markdown_label(label: str, escape: re.Pattern[str] = _MD_ESCAPE) -> str:
     text = _ENTITY_LIKE.sub("&amp;", _collapse(label))
-    text = _MD_ESCAPE.sub(r"\\\1", text)
+    text = escape.sub(r"\\\1", text)
     return "&#94;" + text[1:] if text.startswith("^") else text
 
 
@@ -2387,19 +2485,21 @@ def _label_edit(body: str, link: FoundLink, label: str) -> tuple[int, int, str]:
     image = _sole_image_alt(body, link)
     if image is not None:
         alt_start, alt_end, html_attr = image
-        text = _html_label(label).replace('"', "&quot;") if html_attr else _markdown_label(label)
+        if html_attr:
+            text = _html_label(label).replace('"', "&quot;").replace("'", "&#39;")
+        else:
+            text = _markdown_label(label, _ALT_ESCAPE)
         return alt_start, alt_end, text
     if link.kind == "html":
         return start, end, _html_label(label)
-    if link.kind == "reference" and _FULL_REFERENCE.match(body, end) is None:
-        # [text][] and [text] name their definition by the text itself: keep that name
-        collapsed = _COLLAPSED_REFERENCE.match(body, end)
-        stop = collapsed.end() if collapsed else end + 1
-        return start - 1, stop, f"[{_markdown_label(label)}][{body[start:end]}]"
+    if link.kind == "reference" and link.source_span is not None:
+        tail = body[end : link.source_span[1]]
+        if tail == "]" or _COLLAPSED_REFERENCE.fullmatch(tail):
+            # [text][] and [text] name their definition by the text itself: keep that name
+            return start - 1, link.source_span[1], f"[{_markdown_label(label)}][{body[start:end]}]"
     return start, end, _markdown_label(label)
 
 
-_FULL_REFERENCE = re.compile(rf"\]{S}*?\[[^\]]+\]")
 _COLLAPSED_REFERENCE = re.compile(rf"\]{S}*?\[\]")
 
 
@@ -2428,7 +2528,10 @@ def _sole_image_alt(body: str, link: FoundLink) -> tuple[int, int, bool] | None:
     parser = _Kramdown(_AnyDefinition())
     holder = _El("root")
     holder.children.append(_El("raw_text", _Src(inner, list(range(start, end + 1)))))
-    parser.update_tree(holder)
+    try:
+        parser.update_tree(holder)
+    except _TooDeep:
+        return None
     visible = [c for c in holder.children if not (c.type == "text" and not c.value.strip())]
     if len(visible) == 1 and visible[0].type == "img":
         alt_start, alt_end = visible[0].options["alt_span"]
@@ -2449,6 +2552,8 @@ def _rewrite_autolink(body: str, link: FoundLink, url: str | None, label: str | 
                 written = email
         return body[:start] + written + body[end:]
     text = link.label if label is None else label
-    return body[: start - 1] + f"[{_markdown_label(text)}]({_inline_destination(new_url)})" + (
-        body[end + 1 :]
+    return (
+        body[: start - 1]
+        + f"[{_markdown_label(text)}]({_inline_destination(new_url)})"
+        + (body[end + 1 :])
     )

@@ -9,10 +9,11 @@ from typing import Any
 from flask import Response, current_app, g, request, url_for
 
 from api.auth import current_token
-from api.errors import ApiError
+from api.errors import PROBLEM_JSON, ApiError
 from api.extensions import limiter
 from api.http import cache_headers, not_modified, not_modified_response
 from api.markdown.render import RenderSettings
+from api.schemas.common import ProblemSchema
 from api.services.content import render_settings_from
 from api.services.editing import PreconditionFailed
 from api.services.reading import Viewer
@@ -74,22 +75,44 @@ def render_settings() -> RenderSettings:
     return render_settings_from(current_app.config)
 
 
-WRITE_RESPONSES = {
-    code: {"description": text}
-    for code, text in {
-        400: "Malformed JSON.",
-        401: "Missing or invalid token.",
-        403: "The token's role may not do this.",
-        404: "No such resource.",
-        409: "Slug already taken, or the state does not allow it.",
-        412: "If-Match does not match the current ETag.",
-        413: "Body over the size limit.",
-        415: "Body is not application/json.",
-        422: "Invalid values, per field.",
-        428: "If-Match is missing.",
-        429: "Too many writes; see Retry-After.",
-    }.items()
+def problem_responses(descriptions: dict[int, str]) -> dict[int, dict[str, Any]]:
+    """OpenAPI responses for error statuses, each with a problem+json body."""
+    return {
+        code: {"description": text, "content": {PROBLEM_JSON: {"schema": ProblemSchema}}}
+        for code, text in descriptions.items()
+    }
+
+
+CREATE_ERRORS = {
+    400: "Malformed JSON.",
+    401: "Missing or invalid token.",
+    403: "The token's role may not do this.",
+    404: "No such resource.",
+    409: "Slug already taken, or the state does not allow it.",
+    413: "Body over the size limit.",
+    415: "Body is not application/json.",
+    422: "Invalid values, per field.",
+    429: "Too many writes; see Retry-After.",
 }
+CREATE_RESPONSES = problem_responses(CREATE_ERRORS)
+# Changes of existing resources need If-Match (documented for every operation listing 428).
+WRITE_RESPONSES = problem_responses(
+    {
+        **CREATE_ERRORS,
+        412: "If-Match does not match the current ETag.",
+        428: "If-Match is missing.",
+    }
+)
+
+READ_RESPONSES = problem_responses(
+    {401: "The Authorization header holds no valid token (reading needs no token)."}
+)
+ITEM_RESPONSES = problem_responses(
+    {
+        401: "The Authorization header holds no valid token (reading needs no token).",
+        404: "No such resource, or not visible without a token.",
+    }
+)
 
 
 def write_limit(view: Callable[..., Any]) -> Callable[..., Any]:

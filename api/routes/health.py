@@ -9,9 +9,11 @@ from marshmallow import Schema, fields
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.errors import ServiceUnavailable
+from api.errors import PROBLEM_JSON, ServiceUnavailable
 from api.extensions import Blueprint, db
 from api.http import make_etag
+from api.routes.common import READ_RESPONSES
+from api.schemas.common import ProblemSchema
 
 bp = Blueprint("health", __name__, description="Health of the service.")
 
@@ -23,7 +25,13 @@ class HealthSchema(Schema):
 @bp.route("/healthz")
 class Health(MethodView):
     @bp.response(200, HealthSchema, headers={"Cache-Control": {"schema": {"type": "string"}}})
-    @bp.alt_response(503, description="The database does not answer.")
+    @bp.alt_response(
+        503,
+        schema=ProblemSchema,
+        content_type=PROBLEM_JSON,
+        description="The database does not answer.",
+    )
+    @bp.doc(responses=READ_RESPONSES)
     def get(self) -> Any:
         """200 when the database answers, 503 otherwise."""
         try:

@@ -24,7 +24,9 @@ class SectionSchema(StrictSchema):
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
     deleted_at = fields.DateTime(
-        dump_only=True, metadata={"description": "When it went to the trash; null when live."}
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "When it went to the trash; null when live."},
     )
 
 

@@ -7,6 +7,7 @@ import binascii
 import json
 from typing import Any
 
+from api.database import MAX_INTEGER
 from api.errors import Unprocessable
 
 DEFAULT_LIMIT = 50
@@ -37,5 +38,8 @@ def decode_cursor(cursor: str, expected: dict[str, type]) -> dict[str, Any]:
         raise invalid
     for key, kind in expected.items():
         if not isinstance(values[key], kind) or isinstance(values[key], bool):
+            raise invalid
+        # A forged number past the columns' range would fail in the database, not here.
+        if kind is int and not 0 <= values[key] <= MAX_INTEGER:
             raise invalid
     return values

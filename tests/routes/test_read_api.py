@@ -20,7 +20,20 @@ SECTION_KEYS = {
     "updated_at",
     "deleted_at",
 }
-LINK_KEYS = {"id", "section_id", "page", "kind", "label", "url", "context", "position"}
+LINK_KEYS = {
+    "id",
+    "section_id",
+    "page",
+    "kind",
+    "label",
+    "url",
+    "context",
+    "position",
+    "check_status",
+    "check_error",
+    "redirect_to",
+    "checked_at",
+}
 PAGE_KEYS = {
     "slug",
     "title",
