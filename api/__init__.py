@@ -12,6 +12,7 @@ from flask_cors import CORS
 from api.config import load_config
 from api.errors import ApiError, register_error_handlers
 from api.extensions import api, db, limiter, migrate
+from api.http import IdConverter, PageSlugConverter
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 JSON_TYPES = ("application/json", "application/merge-patch+json")
@@ -78,6 +79,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     :raise ConfigError: when a setting is missing or wrong.
     """
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["page_slug"] = PageSlugConverter
     app.config.update(OPENAPI_SETTINGS)
     app.config.update(load_config(app.instance_path, os.environ, overrides))
     os.makedirs(app.instance_path, exist_ok=True)
@@ -103,13 +106,15 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         configure_engine_events(db.engine)
 
     from api.auth import init_auth
-    from api.routes import health, links, pages, sections
+    from api.dispatch import init_webhooks
+    from api.routes import editor, health, links, pages, sections, webhooks
 
-    for blueprint in (pages.bp, sections.bp, links.bp, health.bp):
+    for blueprint in (pages.bp, sections.bp, links.bp, webhooks.bp, editor.bp, health.bp):
         api.register_blueprint(blueprint)
 
     app.before_request(require_json_body)
     init_auth(app)
+    init_webhooks(app)
     app.after_request(security_headers)
     register_error_handlers(app)
 

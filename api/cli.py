@@ -12,6 +12,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from api.commands import links_group, webhooks_group
 from api.config import ConfigError
 from api.errors import ApiError
 from api.extensions import db
@@ -166,6 +167,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(export_command)
     app.cli.add_command(tokens_group)
+    app.cli.add_command(webhooks_group)
+    app.cli.add_command(links_group)
 
 
 @click.group(cls=FlaskGroup, create_app=app_or_exit)

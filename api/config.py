@@ -58,9 +58,11 @@ class Setting:
 
     env: str
     key: str
-    kind: str  # "str", "bool", "int", "url", "database", "hosts"
+    kind: str  # "str", "bool", "int", "url", "database", "hosts", "choice"
     default: Any
     help: str
+    choices: tuple[str, ...] = ()
+    minimum: int = 0
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -132,6 +134,39 @@ SETTINGS: tuple[Setting, ...] = (
         "turn rate limiting of writes on or off",
     ),
     Setting("SEED_PATH", "SEED_PATH", "str", "seed", "folder `seed` imports by default"),
+    Setting(
+        "WEBHOOKS_DISPATCH",
+        "WEBHOOKS_DISPATCH",
+        "choice",
+        "thread",
+        "when webhooks are sent: a background thread after each commit, inline in the "
+        "committing request, or off (only `webhooks deliver`); off by default under testing",
+        choices=("thread", "inline", "off"),
+    ),
+    Setting(
+        "WEBHOOK_TIMEOUT",
+        "WEBHOOK_TIMEOUT",
+        "int",
+        "5",
+        "seconds to wait for a webhook endpoint",
+        minimum=1,
+    ),
+    Setting(
+        "WEBHOOK_MAX_ATTEMPTS",
+        "WEBHOOK_MAX_ATTEMPTS",
+        "int",
+        "6",
+        "attempts per webhook delivery before it is marked failed",
+        minimum=1,
+    ),
+    Setting(
+        "WEBHOOK_POLL_INTERVAL",
+        "WEBHOOK_POLL_INTERVAL",
+        "int",
+        "60",
+        "seconds between the dispatcher thread's looks for retries that fell due",
+        minimum=1,
+    ),
 )
 
 
@@ -139,7 +174,7 @@ def _parse(setting: Setting, raw: str) -> Any:
     if setting.kind == "bool":
         return _as_bool(setting.env, raw)
     if setting.kind == "int":
-        return _as_int(setting.env, raw)
+        return _as_int(setting.env, raw, minimum=setting.minimum)
     if setting.kind == "url":
         return _as_url(setting.env, raw, schemes=("http", "https"))
     if setting.kind == "database":
@@ -149,6 +184,13 @@ def _parse(setting: Setting, raw: str) -> Any:
                 setting.env, f"must be a sqlite:/// or postgresql:// URL, got {raw!r}"
             )
         return url
+    if setting.kind == "choice":
+        value = raw.strip().lower()
+        if value not in setting.choices:
+            raise ConfigError(
+                setting.env, f"must be one of {', '.join(setting.choices)}, got {raw!r}"
+            )
+        return value
     if setting.kind == "hosts":
         return frozenset(host.strip().lower() for host in raw.split(",") if host.strip())
     return raw
@@ -174,6 +216,8 @@ def load_config(
     if config["SQLALCHEMY_DATABASE_URI"] is None:
         database = Path(instance_path) / "content.sqlite3"
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+    if testing and "WEBHOOKS_DISPATCH" not in environ:
+        config["WEBHOOKS_DISPATCH"] = "off"  # tests send webhooks only when they ask to
     config.update(overrides)
     if not config.get("SECRET_KEY"):
         if not (testing or debug):

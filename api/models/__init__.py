@@ -5,5 +5,16 @@ from api.models.page import Page
 from api.models.revision import PageRevision, SectionRevision
 from api.models.section import Section
 from api.models.token import Token
+from api.models.webhook import Webhook, WebhookDelivery, WebhookEvent
 
-__all__ = ["Link", "Page", "PageRevision", "Section", "SectionRevision", "Token"]
+__all__ = [
+    "Link",
+    "Page",
+    "PageRevision",
+    "Section",
+    "SectionRevision",
+    "Token",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
+]

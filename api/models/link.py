@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.extensions import db
+from api.models.base import UTCDateTime
 
 if TYPE_CHECKING:
     from api.models.section import Section
@@ -26,6 +28,11 @@ class Link(db.Model):  # type: ignore[name-defined]
     host: Mapped[str | None] = mapped_column(String(255), index=True)
     context: Mapped[str] = mapped_column(Text, default="")
     ref: Mapped[str | None] = mapped_column(String(500))
+    # What `links check` found last (all null until checked, and again when the URL changes).
+    check_status: Mapped[int | None] = mapped_column(Integer)
+    check_error: Mapped[str | None] = mapped_column(Text)
+    redirect_to: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     section: Mapped[Section] = relationship(back_populates="links")
 

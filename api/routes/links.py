@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask.views import MethodView
@@ -13,6 +14,8 @@ from api.http import versions_etag
 from api.models import Link
 from api.models.base import utcnow
 from api.routes.common import (
+    ITEM_RESPONSES,
+    READ_RESPONSES,
     WRITE_RESPONSES,
     conditional_get,
     current_viewer,
@@ -26,12 +29,24 @@ from api.routes.common import (
 from api.routes.sections import EDITORS
 from api.schemas.link import LinkListSchema, LinkPatchSchema, LinkQuery, LinkSchema
 from api.services import editing, reading
+from api.services.linkcheck import checks_stamp
 
 bp = Blueprint("links", __name__, description="Links found in the sections' Markdown.")
 
 
 def link_etag(link: Link) -> str:
-    return versions_etag("link", "json", [(link.id, link.section.id, link.section.version)])
+    return versions_etag("link", "json", [link_row(link)])
+
+
+def link_row(link: Link) -> tuple[object, ...]:
+    """What a link's JSON depends on: its section's version and its last check."""
+    return (link.id, link.section.id, link.section.version, checks_stamp([link]))
+
+
+def link_modified(link: Link) -> datetime:
+    """Last-Modified of a link: its section's last change or its last check."""
+    updated, checked = link.section.updated_at, link.checked_at
+    return max(updated, checked) if checked is not None else updated
 
 
 def visible_link(link_id: int) -> Link:
@@ -51,14 +66,28 @@ class LinkList(MethodView):
     @bp.arguments(LinkQuery, location="query", as_kwargs=True)
     @bp.response(200, LinkListSchema)
     @bp.alt_response(304, description="Not modified")
-    def get(self, limit: int, cursor: str | None, page: str | None, host: str | None) -> Any:
-        """List links, ordered by page, section and position."""
+    @bp.doc(responses=READ_RESPONSES)
+    def get(
+        self,
+        limit: int,
+        cursor: str | None,
+        page: str | None,
+        host: str | None,
+        broken: bool | None,
+    ) -> Any:
+        """List links, ordered by page, section and position; `?broken=` filters by check."""
         result = reading.list_links(
-            db.session, current_viewer(), page=page, host=host, limit=limit, cursor=cursor
+            db.session,
+            current_viewer(),
+            page=page,
+            host=host,
+            limit=limit,
+            cursor=cursor,
+            broken=broken,
         )
-        rows = [(link.id, link.section.id, link.section.version) for link in result.items]
+        rows = [link_row(link) for link in result.items]
         etag = versions_etag("links", "json", rows + [result.next_cursor])
-        modified = latest([link.section.updated_at for link in result.items])
+        modified = latest([link_modified(link) for link in result.items])
         return conditional_get(
             etag, modified, lambda: {"data": result.items, "next": next_url(result.next_cursor)}
         )
@@ -68,10 +97,11 @@ class LinkList(MethodView):
 class LinkItem(MethodView):
     @bp.response(200, LinkSchema)
     @bp.alt_response(304, description="Not modified")
+    @bp.doc(responses=ITEM_RESPONSES)
     def get(self, link_id: int) -> Any:
         """One link."""
         link = visible_link(link_id)
-        return conditional_get(link_etag(link), link.section.updated_at, lambda: link)
+        return conditional_get(link_etag(link), link_modified(link), lambda: link)
 
     @bp.arguments(LinkPatchSchema)
     @bp.response(200, LinkSchema)

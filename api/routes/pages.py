@@ -20,6 +20,9 @@ from api.http import (
 from api.models import Page, Section
 from api.models.base import utcnow
 from api.routes.common import (
+    CREATE_RESPONSES,
+    ITEM_RESPONSES,
+    READ_RESPONSES,
     WRITE_RESPONSES,
     conditional_get,
     current_viewer,
@@ -30,7 +33,7 @@ from api.routes.common import (
     write_limit,
     writer,
 )
-from api.routes.sections import EDITORS, section_fragment, written
+from api.routes.sections import EDITORS, section_fragment, section_row, written
 from api.schemas.page import (
     PageCreateSchema,
     PageListSchema,
@@ -68,7 +71,7 @@ def page_state(slug: str) -> tuple[Page, list[Section]]:
 
 
 def page_etag(page: Page, sections: list[Section], representation: str) -> str:
-    rows = [(page.id, page.version)] + [(s.id, s.version) for s in sections]
+    rows = [(page.id, page.version)] + [section_row(s, representation) for s in sections]
     return versions_etag("page", representation, rows)
 
 
@@ -89,6 +92,7 @@ class PageList(MethodView):
     @bp.arguments(PageQuery, location="query", as_kwargs=True)
     @bp.response(200, PageListSchema)
     @bp.alt_response(304, description="Not modified")
+    @bp.doc(responses=READ_RESPONSES)
     def get(self, limit: int, cursor: str | None) -> Any:
         """List pages, ordered by slug (without their sections)."""
         result = reading.list_pages(db.session, current_viewer(), limit=limit, cursor=cursor)
@@ -102,7 +106,7 @@ class PageList(MethodView):
 
     @bp.arguments(PageCreateSchema)
     @bp.response(201, PageSchema)
-    @bp.doc(responses=WRITE_RESPONSES, security=[{"bearerAuth": []}])
+    @bp.doc(responses=CREATE_RESPONSES, security=[{"bearerAuth": []}])
     @write_limit
     @require_role(ADMINS)
     def post(self, values: dict[str, Any]) -> Any:
@@ -130,7 +134,7 @@ def page_written(page: Page, status: int = 200) -> tuple[Any, int, dict[str, str
     return page_view(page, sections), status, headers
 
 
-@bp.route("/pages/<slug>")
+@bp.route("/pages/<page_slug:slug>")
 class PageItem(MethodView):
     @bp.response(200, PageSchema)
     @bp.alt_response(
@@ -139,6 +143,7 @@ class PageItem(MethodView):
         content_type="text/html",
     )
     @bp.alt_response(304, description="Not modified")
+    @bp.doc(responses=ITEM_RESPONSES)
     def get(self, slug: str) -> Any:
         """One page with its sections (JSON, or HTML for Accept: text/html)."""
         page, sections = page_state(slug)
@@ -164,10 +169,10 @@ class PageItem(MethodView):
         return page_written(page)
 
 
-@bp.route("/pages/<slug>/sections", methods=["POST"])
+@bp.route("/pages/<page_slug:slug>/sections", methods=["POST"])
 @bp.arguments(SectionCreateSchema)
 @bp.response(201, SectionSchema)
-@bp.doc(responses=WRITE_RESPONSES, security=[{"bearerAuth": []}])
+@bp.doc(responses=CREATE_RESPONSES, security=[{"bearerAuth": []}])
 @write_limit
 @require_role(*EDITORS)
 def create_section(values: dict[str, Any], slug: str) -> Any:
@@ -180,17 +185,19 @@ def create_section(values: dict[str, Any], slug: str) -> Any:
     return written(section, 201)
 
 
-@bp.route("/pages/<slug>.html")
+@bp.route("/pages/<page_slug:slug>.html")
 @bp.response(200, content_type="text/html", description="The page as one HTML fragment.")
 @bp.alt_response(304, description="Not modified")
+@bp.doc(responses=ITEM_RESPONSES)
 def page_as_html(slug: str) -> Response:
     """The whole page as one HTML fragment: intro, then each section."""
     return page_html_answer(*page_state(slug))
 
 
-@bp.route("/pages/<slug>.md")
+@bp.route("/pages/<page_slug:slug>.md")
 @bp.response(200, content_type="text/markdown", description="The page as a Jekyll Markdown file.")
 @bp.alt_response(304, description="Not modified")
+@bp.doc(responses=ITEM_RESPONSES)
 def page_as_markdown(slug: str) -> Response:
     """The page exported as a Jekyll Markdown file (byte-identical to its source if unedited)."""
     page, sections = page_state(slug)

@@ -15,12 +15,15 @@ from api.markdown.render import wrap_section
 from api.models import Section
 from api.models.base import utcnow
 from api.routes.common import (
+    ITEM_RESPONSES,
+    READ_RESPONSES,
     WRITE_RESPONSES,
     conditional_get,
     current_viewer,
     if_match,
     latest,
     next_url,
+    problem_responses,
     render_settings,
     write_limit,
     writer,
@@ -33,15 +36,30 @@ from api.schemas.section import (
     SectionSchema,
 )
 from api.services import editing, reading
+from api.services.linkcheck import checks_stamp
 
 bp = Blueprint(
     "sections", __name__, description="Sections of pages: the content under each heading."
 )
 EDITORS = ("editor", "admin")
+REVISIONS_RESPONSES = problem_responses(
+    {
+        401: "Missing or invalid token.",
+        403: "The token's role may not do this.",
+        404: "No such section.",
+    }
+)
 
 
 def section_etag(section: Section, representation: str = "json") -> str:
-    return versions_etag("section", representation, [(section.id, section.version)])
+    return versions_etag("section", representation, [section_row(section, representation)])
+
+
+def section_row(section: Section, representation: str = "json") -> tuple[object, ...]:
+    """What a representation depends on; JSON also shows the links' last check results."""
+    if representation != "json":
+        return (section.id, section.version)
+    return (section.id, section.version, checks_stamp(section.links))
 
 
 def section_fragment(section: Section) -> str:
@@ -84,13 +102,14 @@ class SectionList(MethodView):
     @bp.arguments(SectionQuery, location="query", as_kwargs=True)
     @bp.response(200, SectionListSchema)
     @bp.alt_response(304, description="Not modified")
+    @bp.doc(responses=READ_RESPONSES)
     def get(self, limit: int, cursor: str | None, page: str | None, q: str | None) -> Any:
         """List sections, ordered by page, then position."""
         result = reading.list_sections(
             db.session, current_viewer(), page=page, q=q, limit=limit, cursor=cursor
         )
         etag = versions_etag(
-            "sections", "json", [(s.id, s.version) for s in result.items] + [result.next_cursor]
+            "sections", "json", [section_row(s) for s in result.items] + [result.next_cursor]
         )
         modified = latest([section.updated_at for section in result.items])
         return conditional_get(
@@ -107,6 +126,7 @@ class SectionItem(MethodView):
         content_type="text/html",
     )
     @bp.alt_response(304, description="Not modified")
+    @bp.doc(responses=ITEM_RESPONSES)
     def get(self, section_id: int) -> Any:
         """One section (JSON, or HTML for Accept: text/html)."""
         section = reading.get_section(
@@ -166,7 +186,7 @@ def restore_section(section_id: int) -> Any:
 
 @bp.route("/sections/<int:section_id>/revisions")
 @bp.response(200, RevisionListSchema)
-@bp.doc(security=[{"bearerAuth": []}])
+@bp.doc(responses=REVISIONS_RESPONSES, security=[{"bearerAuth": []}])
 @require_role(*EDITORS)
 def section_revisions(section_id: int) -> Any:
     """Every stored state of the section, newest first, with who made it and when."""
@@ -197,6 +217,7 @@ def restore_revision(section_id: int, number: int) -> Any:
 @bp.route("/sections/<int:section_id>.html")
 @bp.response(200, content_type="text/html", description="The section as an HTML fragment.")
 @bp.alt_response(304, description="Not modified")
+@bp.doc(responses=ITEM_RESPONSES)
 def section_as_html(section_id: int) -> Response:
     """One section as an HTML fragment."""
     return section_html_answer(reading.get_section(db.session, section_id, current_viewer()))

@@ -21,6 +21,26 @@ class LinkSchema(StrictSchema):
         dump_only=True, metadata={"description": "Plain text of the block the link stands in."}
     )
     position = fields.Integer(dump_only=True, metadata={"description": "Order in its section."})
+    check_status = fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "HTTP status of the last check (after redirects); null if none."},
+    )
+    check_error = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Why the last check failed (time-out, DNS, TLS, ...), or null."},
+    )
+    redirect_to = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Where the URL redirected to at the last check, or null."},
+    )
+    checked_at = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "When `links check` last checked this URL; null if never."},
+    )
 
 
 class LinkListSchema(ListEnvelope):
@@ -37,6 +57,13 @@ class LinkQuery(ListQuery):
         load_default=None,
         validate=validate.Length(min=1, max=255),
         metadata={"description": "Only links to this host, e.g. `gitter.im`."},
+    )
+    broken = fields.Boolean(
+        load_default=None,
+        metadata={
+            "description": "`true`: only links whose last check failed (status >= 400 or an "
+            "error); `false`: only links checked and fine. Unchecked links match neither."
+        },
     )
 
 

@@ -20,6 +20,7 @@ from api.markdown.render import RenderSettings
 from api.models import Link, Page, Section, SectionRevision
 from api.services.content import live_sections, refresh_page
 from api.services.revisions import record_page_revision, record_section_revision
+from api.services.webhooks import page_event, section_event
 
 INTRO = "intro"
 SLUG_PATTERN = re.compile(r"^[\w-]{1,200}$")
@@ -161,6 +162,9 @@ def create_page(
     session.flush()
     record_page_revision(session, page, action="create", by=by, now=now)
     record_section_revision(session, page.sections[0], action="create", by=by, now=now)
+    page_event(session, "page.created", page, now)
+    if page.status == "published":
+        page_event(session, "page.published", page, now)
     return page
 
 
@@ -172,6 +176,7 @@ def update_page(
     ``title`` and front matter ``title`` are the same thing, as are status ``draft`` and
     front matter ``published: false``; the front matter text keeps its comments and order.
     """
+    was_published = page.status == "published"
     values = dict(changes.get("front_matter", page.front_matter))
     if "title" in changes:
         page.title = values["title"] = _check_title(changes["title"])
@@ -194,6 +199,9 @@ def update_page(
         page.updated_at = now
         session.flush()
         record_page_revision(session, page, action="update", by=by, now=now)
+        page_event(session, "page.updated", page, now)
+        if page.status == "published" and not was_published:
+            page_event(session, "page.published", page, now)
     return page
 
 
@@ -230,6 +238,7 @@ def create_section(
         refresh_page(page, settings)
     session.flush()
     record_section_revision(session, section, action="create", by=by, now=now)
+    section_event(session, "section.created", section, now)
     return section
 
 
@@ -268,6 +277,7 @@ def update_section(
         section.updated_at = now
         session.flush()
         record_section_revision(session, section, action=action, by=by, now=now)
+        section_event(session, "section.updated", section, now)
     return section
 
 
@@ -284,6 +294,7 @@ def trash_section(
         refresh_page(section.page, settings)
     session.flush()
     record_section_revision(session, section, action="delete", by=by, now=now)
+    section_event(session, "section.deleted", section, now)
 
 
 def restore_section(
@@ -307,6 +318,7 @@ def restore_section(
         refresh_page(section.page, settings)
     session.flush()
     record_section_revision(session, section, action="restore", by=by, now=now)
+    section_event(session, "section.restored", section, now)
     return section
 
 

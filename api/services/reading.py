@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
+from api.database import MAX_INTEGER
 from api.errors import NotFound, Unprocessable
 from api.models import Link, Page, Section
 from api.services.pagination import decode_cursor, encode_cursor
@@ -101,6 +102,8 @@ def get_section(
 
     :raise NotFound: when it does not exist, is in the trash or is hidden from the viewer.
     """
+    if not 0 < section_id <= MAX_INTEGER:  # ids come from clients; the database cannot bind these
+        raise NotFound(f"There is no section with id {section_id}.")
     query = (
         select(Section)
         .join(Section.page)
@@ -227,8 +230,12 @@ def list_links(
     host: str | None,
     limit: int,
     cursor: str | None,
+    broken: bool | None = None,
 ) -> PageOfResults[Link]:
-    """Links of visible sections, ordered by page, section position and link position."""
+    """Links of visible sections, ordered by page, section position and link position.
+
+    ``broken`` keeps only links whose last check failed (True) or passed (False).
+    """
     query = (
         select(Link)
         .join(Link.section)
@@ -241,6 +248,10 @@ def list_links(
         query = query.where(Page.slug == page)
     if host is not None:
         query = query.where(Link.host == host.lower())
+    if broken is not None:
+        from api.services.linkcheck import broken_condition, ok_condition
+
+        query = query.where(broken_condition() if broken else ok_condition())
     if cursor:
         values = decode_cursor(cursor, {"page": str, "position": int, "section": int, "link": int})
         key = (values["page"], values["position"], values["section"], values["link"])

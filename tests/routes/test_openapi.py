@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
@@ -23,7 +25,7 @@ def test_openapi_is_valid_and_complete(app: Flask, client: FlaskClient) -> None:
     for rule in app.url_map.iter_rules():
         if rule.endpoint in {"static", "api-docs.openapi_json"}:
             continue
-        path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             routed.add((path, method))
     assert routed <= documented, routed - documented
