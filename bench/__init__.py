@@ -1,0 +1,1 @@
+"""Benchmark of the content API against a replaying baseline: ``make bench``."""
