@@ -23,9 +23,7 @@ from sqlalchemy import text
 from api import create_app
 from api.config import normalize_database_url
 from api.extensions import db
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-PROJECT = Path(__file__).resolve().parents[1]
+from tests.paths import PROJECT
 
 
 def _postgres_schema(url: str) -> Iterator[dict[str, Any]]:

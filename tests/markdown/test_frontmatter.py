@@ -17,14 +17,24 @@ tags: [zarr, community]
 
 
 def test_unchanged_values_give_the_same_text() -> None:
-    values = {"layout": "single", "title": "Zarr Community", "permalink": "/community/",
-              "sidebar": {"title": "Content", "nav": "sidebar"}, "tags": ["zarr", "community"]}
+    values = {
+        "layout": "single",
+        "title": "Zarr Community",
+        "permalink": "/community/",
+        "sidebar": {"title": "Content", "nav": "sidebar"},
+        "tags": ["zarr", "community"],
+    }
     assert render_front_matter(values, previous_raw=RAW) == RAW
 
 
 def test_one_changed_key_changes_one_line() -> None:
-    values = {"layout": "single", "title": "Zarr Community!", "permalink": "/community/",
-              "sidebar": {"title": "Content", "nav": "sidebar"}, "tags": ["zarr", "community"]}
+    values = {
+        "layout": "single",
+        "title": "Zarr Community!",
+        "permalink": "/community/",
+        "sidebar": {"title": "Content", "nav": "sidebar"},
+        "tags": ["zarr", "community"],
+    }
     text = render_front_matter(values, previous_raw=RAW)
     old, new = RAW.splitlines(), text.splitlines()
     assert len(old) == len(new)
@@ -33,8 +43,13 @@ def test_one_changed_key_changes_one_line() -> None:
 
 
 def test_added_and_removed_keys_keep_the_rest() -> None:
-    values = {"layout": "single", "title": "Zarr Community", "permalink": "/community/",
-              "sidebar": {"title": "Content", "nav": "sidebar"}, "published": False}
+    values = {
+        "layout": "single",
+        "title": "Zarr Community",
+        "permalink": "/community/",
+        "sidebar": {"title": "Content", "nav": "sidebar"},
+        "published": False,
+    }
     text = render_front_matter(values, previous_raw=RAW)
     assert "tags" not in text
     assert "layout: single   # the theme's layout" in text
@@ -49,7 +64,7 @@ def test_crlf_front_matter_stays_crlf() -> None:
     values["title"] = "New"
     text = render_front_matter(values, previous_raw=raw)
     assert "\n" not in text.replace("\r\n", "")
-    assert 'title: New' in text or 'title: "New"' in text
+    assert "title: New" in text or 'title: "New"' in text
 
 
 def test_new_front_matter_from_values() -> None:

@@ -31,15 +31,10 @@ from api.markdown.render import (
     sanitize_html,
     section_html,
 )
+from tests.paths import NAUGHTY_STRINGS, SEED, SITE, XSS
 
-SHARED = Path(os.environ.get("SHARED_DIR", Path(__file__).resolve().parents[3] / "shared"))
-CORPUS = SHARED / "corpus"
-SITE = CORPUS / "zarr.dev"
 GOLDEN = Path(__file__).parent / "golden"
 EMBED_HOSTS = RenderSettings().embed_hosts
-
-needs_shared = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no shared corpus at {SHARED}")
-
 
 # --- helpers ------------------------------------------------------------------------------
 
@@ -101,21 +96,18 @@ def elements(root: Element) -> Iterator[tuple[str, dict[str, str]]]:
 
 
 def corpus_pages() -> list[Path]:
-    if not SITE.is_dir():
-        return []
     return sorted(p for p in SITE.rglob("*.md") if p.name != "NOTICE.md")
 
 
 # --- golden pages -------------------------------------------------------------------------
 
 GOLDEN_PAGES = {
-    "community": SHARED / "seed" / "community.md",
+    "community": SEED / "community.md",
     "implementations": SITE / "implementations" / "index.md",  # table, reference links, badges
     "office_hours": SITE / "office_hours" / "index.md",  # raw HTML, iframe, script, onclick
 }
 
 
-@needs_shared
 @pytest.mark.parametrize("name", sorted(GOLDEN_PAGES))
 def test_golden_page(name: str) -> None:
     rendered = render_page(GOLDEN_PAGES[name])
@@ -165,7 +157,6 @@ def table_cells(text: str) -> list[str]:
     return cells
 
 
-@needs_shared
 @pytest.mark.parametrize("path", corpus_pages(), ids=lambda p: str(p.relative_to(SITE)))
 def test_corpus_page_renders_without_noise_or_loss(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
@@ -218,17 +209,10 @@ def problems(fragment: str) -> list[str]:
 
 
 def payload_files() -> list[Path]:
-    if not CORPUS.is_dir():
-        return []
-    xss = [
-        p
-        for p in sorted((CORPUS / "xss").rglob("*.txt"))
-        if p.stem.upper() not in ("LICENSE", "NOTICE")
-    ]
-    return [*xss, CORPUS / "naughty-strings" / "blns.txt"]
+    xss = [p for p in sorted(XSS.rglob("*.txt")) if p.stem.upper() not in ("LICENSE", "NOTICE")]
+    return [*xss, NAUGHTY_STRINGS]
 
 
-@needs_shared
 @pytest.mark.parametrize("path", payload_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_payloads_render_safely(path: Path) -> None:
     is_blns = path.name == "blns.txt"
@@ -639,7 +623,6 @@ def shape(fragment: str) -> list[str]:
     return out
 
 
-@needs_shared
 @pytest.mark.parametrize("path", corpus_pages(), ids=lambda p: str(p.relative_to(SITE)))
 def test_corpus_page_matches_kramdown(path: Path) -> None:
     text = path.read_text(encoding="utf-8")

@@ -9,11 +9,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from tests.conftest import SHARED
 from tests.factories import section_by_slug
+from tests.paths import SITE as CORPUS
 
 GOLDEN = Path(__file__).resolve().parents[1] / "markdown" / "golden"
-CORPUS = SHARED / "corpus" / "zarr.dev"
 
 
 def test_community_page_html_matches_the_golden_rendering(

@@ -12,8 +12,9 @@ from flask.testing import FlaskCliRunner
 
 from api import create_app
 from api.extensions import db
-from tests.conftest import PROJECT, _empty_tables
+from tests.conftest import _empty_tables
 from tests.factories import auth, make_token
+from tests.paths import PROJECT
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

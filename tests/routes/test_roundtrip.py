@@ -10,10 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from tests.conftest import PROJECT, SHARED
 from tests.factories import auth, etag_of, make_token, section_by_slug
-
-CORPUS = SHARED / "corpus" / "zarr.dev"
+from tests.paths import PROJECT
+from tests.paths import SITE as CORPUS
 
 
 def markdown_files(folder: Path) -> dict[str, bytes]:

@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 
 from api.extensions import db
 from api.models import Link, Page, Section, SectionRevision
-from tests.conftest import PROJECT, SHARED
-
-CORPUS = SHARED / "corpus" / "zarr.dev"
+from tests.paths import PROJECT
+from tests.paths import SITE as CORPUS
 
 
 def seed(runner: FlaskCliRunner, *args: str | Path) -> str:
