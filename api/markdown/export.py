@@ -98,6 +98,8 @@ def _assemble(
         else:
             lead = newline if heading and section.body else ""
             trail = newline if last else newline * 2
+        if heading and section.body and not (heading + lead).endswith(("\n", "\r")):
+            lead = newline  # the heading ended its file; an edit gave it a body
         # Bodies go out verbatim (even LF lines in a CRLF file): Jekyll reads both.
         content += heading + lead + section.body + trail
     return front_matter_raw + content

@@ -3,6 +3,7 @@ export -> re-import."""
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 from hypothesis import HealthCheck, given, settings
@@ -135,7 +136,12 @@ def as_stored(section: object) -> SimpleNamespace:
     )
 
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# ROUNDTRIP_EXAMPLES raises the number of documents for a longer hunt.
+SETTINGS = settings(
+    max_examples=int(os.environ.get("ROUNDTRIP_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @SETTINGS
