@@ -15,7 +15,7 @@ from api.markdown.render import render_body
 from api.routes.common import problem_responses, render_settings
 from api.routes.sections import EDITORS, editable_section
 from api.schemas.common import StrictSchema
-from api.services.content import definitions_markdown, live_sections, page_definitions
+from api.services.content import definitions_markdown, definitions_with_body
 
 bp = Blueprint(
     "editor", __name__, description="A web page for editors, and a Markdown preview for tools."
@@ -40,13 +40,6 @@ class PreviewResultSchema(StrictSchema):
     html = fields.String(
         dump_only=True, metadata={"description": "The body rendered and sanitized."}
     )
-
-
-class _Body:
-    """A stand-in section with only a body, for definitions of text not saved yet."""
-
-    def __init__(self, body: str) -> None:
-        self.body = body
 
 
 def editor_csp(nonce: str) -> str:
@@ -104,7 +97,7 @@ def preview(values: dict[str, Any]) -> Any:
     references = ""
     if values.get("section_id") is not None:
         section = editable_section(values["section_id"])
-        others = [s if s is not section else _Body(body) for s in live_sections(section.page)]
-        references = definitions_markdown(page_definitions(others).values())  # type: ignore[arg-type]
+        definitions = definitions_with_body(section.page, section, body)
+        references = definitions_markdown(definitions.values())
     html = render_body(body, references=references, settings=render_settings())
     return {"html": html}, {"Cache-Control": "no-store"}

@@ -51,9 +51,22 @@ def live_sections(page: Page) -> list[Section]:
 
 def page_definitions(sections: Iterable[Section]) -> dict[str, importer.Definition]:
     """Reference definitions of the whole page; as in kramdown, the last one of a name wins."""
+    return _definitions_of(section.body for section in sections)
+
+
+def definitions_with_body(
+    page: Page, section: Section, body: str
+) -> dict[str, importer.Definition]:
+    """The page's reference definitions as if ``section`` held ``body`` (a text not saved yet)."""
+    return _definitions_of(
+        body if other is section else other.body for other in live_sections(page)
+    )
+
+
+def _definitions_of(bodies: Iterable[str]) -> dict[str, importer.Definition]:
     definitions: dict[str, importer.Definition] = {}
-    for section in sections:
-        definitions.update(importer.find_definitions(section.body))
+    for body in bodies:
+        definitions.update(importer.find_definitions(body))
     return definitions
 
 

@@ -18,7 +18,12 @@ from api.markdown import importer
 from api.markdown.frontmatter import render_front_matter
 from api.markdown.render import RenderSettings
 from api.models import Link, Page, Section, SectionRevision
-from api.services.content import live_sections, refresh_page
+from api.services.content import (
+    definitions_with_body,
+    live_sections,
+    page_definitions,
+    refresh_page,
+)
 from api.services.revisions import record_page_revision, record_section_revision
 from api.services.webhooks import page_event, section_event
 
@@ -382,8 +387,6 @@ def update_link(
         raise _field_error("label", "The label cannot be empty or span lines.")
     section = link.section
     page = section.page
-    from api.services.content import page_definitions
-
     definitions = page_definitions(live_sections(page))
     found = importer.find_links(section.body, definitions)
     if link.position >= len(found):
@@ -399,12 +402,7 @@ def update_link(
         new_owner_body = importer.rewrite_definition(owner.body, definition, url)
         if owner is section:
             body = new_owner_body
-            found_again = importer.find_links(
-                body,
-                page_definitions(
-                    [s if s is not section else _Body(body) for s in live_sections(page)]
-                ),
-            )
+            found_again = importer.find_links(body, definitions_with_body(page, section, body))
             target = found_again[link.position]
         else:
             update_section(
@@ -417,10 +415,3 @@ def update_link(
         update_section(session, section, {"body": body}, by=by, now=now, settings=settings)
     session.flush()
     return link
-
-
-class _Body:
-    """A stand-in with only a body, to read definitions of a body not saved yet."""
-
-    def __init__(self, body: str) -> None:
-        self.body = body
