@@ -33,7 +33,13 @@ from api.routes.common import (
     write_limit,
     writer,
 )
-from api.routes.sections import EDITORS, section_fragment, section_row, written
+from api.routes.sections import (
+    EDITORS,
+    REVISIONS_RESPONSES,
+    section_fragment,
+    section_row,
+    written,
+)
 from api.schemas.page import (
     PageCreateSchema,
     PageListSchema,
@@ -41,7 +47,7 @@ from api.schemas.page import (
     PageQuery,
     PageSchema,
 )
-from api.schemas.section import SectionCreateSchema, SectionSchema
+from api.schemas.section import RevisionListSchema, SectionCreateSchema, SectionSchema
 from api.services import editing, reading
 from api.services.exporting import page_markdown
 
@@ -167,6 +173,34 @@ class PageItem(MethodView):
         editing.update_page(db.session, page, changes, by=writer(), now=utcnow())
         db.session.commit()
         return page_written(page)
+
+
+@bp.route("/pages/<page_slug:slug>/revisions")
+@bp.response(200, RevisionListSchema)
+@bp.doc(responses=REVISIONS_RESPONSES, security=[{"bearerAuth": []}])
+@require_role(*EDITORS)
+def page_revisions(slug: str) -> Any:
+    """Every stored state of the page (title, front matter, status), newest first."""
+    page, sections = page_state(slug)
+    revisions = editing.page_revisions_of(db.session, page)
+    return {"data": revisions, "next": None}, {
+        "Cache-Control": "private, no-store",
+        "ETag": page_etag(page, sections, "revisions"),
+    }
+
+
+@bp.route("/pages/<page_slug:slug>/revisions/<int:number>/restore", methods=["POST"])
+@bp.response(200, PageSchema)
+@bp.doc(responses=WRITE_RESPONSES, security=[{"bearerAuth": []}])
+@write_limit
+@require_role(ADMINS)
+def restore_page_revision(slug: str, number: int) -> Any:
+    """Make revision ``number`` the page's title, front matter and status (needs If-Match)."""
+    page, sections = page_state(slug)
+    if_match(page_etag(page, sections, "json"))
+    editing.restore_page_revision(db.session, page, number, by=writer(), now=utcnow())
+    db.session.commit()
+    return page_written(page)
 
 
 @bp.route("/pages/<page_slug:slug>/sections", methods=["POST"])

@@ -17,7 +17,7 @@ from api.errors import ApiError, Conflict, NotFound, Unprocessable
 from api.markdown import importer
 from api.markdown.frontmatter import render_front_matter
 from api.markdown.render import RenderSettings
-from api.models import Link, Page, Section, SectionRevision
+from api.models import Link, Page, PageRevision, Section, SectionRevision
 from api.services.content import (
     definitions_with_body,
     live_sections,
@@ -174,12 +174,21 @@ def create_page(
 
 
 def update_page(
-    session: Session, page: Page, changes: Mapping[str, Any], *, by: str, now: datetime
+    session: Session,
+    page: Page,
+    changes: Mapping[str, Any],
+    *,
+    by: str,
+    now: datetime,
+    action: str = "update",
+    front_matter_raw: str | None = None,
 ) -> Page:
     """Change title, front matter or status, keeping the front matter in step for Jekyll.
 
     ``title`` and front matter ``title`` are the same thing, as are status ``draft`` and
     front matter ``published: false``; the front matter text keeps its comments and order.
+    ``front_matter_raw`` is the text to use when the values come out as ``changes`` gave them
+    (a restored revision brings back its exact text).
     """
     was_published = page.status == "published"
     values = dict(changes.get("front_matter", page.front_matter))
@@ -195,7 +204,11 @@ def update_page(
         del values["published"]
     permalink = values.get("permalink")
     page.permalink = str(permalink) if permalink else None
-    if values != page.front_matter:
+    exact_text = front_matter_raw is not None and values == changes.get("front_matter")
+    if exact_text and front_matter_raw != page.front_matter_raw:
+        page.front_matter = values
+        page.front_matter_raw = front_matter_raw
+    elif values != page.front_matter:
         page.front_matter = values
         page.front_matter_raw = render_front_matter(
             values, previous_raw=page.front_matter_raw, newline=page.newline
@@ -203,7 +216,7 @@ def update_page(
     if session.is_modified(page):
         page.updated_at = now
         session.flush()
-        record_page_revision(session, page, action="update", by=by, now=now)
+        record_page_revision(session, page, action=action, by=by, now=now)
         page_event(session, "page.updated", page, now)
         if page.status == "published" and not was_published:
             page_event(session, "page.published", page, now)
@@ -325,6 +338,42 @@ def restore_section(
     record_section_revision(session, section, action="restore", by=by, now=now)
     section_event(session, "section.restored", section, now)
     return section
+
+
+def page_revisions_of(session: Session, page: Page) -> list[PageRevision]:
+    """Every stored state of a page (title, front matter, status), newest first."""
+    return list(
+        session.scalars(
+            select(PageRevision)
+            .where(PageRevision.page_id == page.id)
+            .order_by(PageRevision.number.desc())
+        )
+    )
+
+
+def restore_page_revision(
+    session: Session, page: Page, number: int, *, by: str, now: datetime
+) -> Page:
+    """Make revision ``number`` the page's title, front matter and status, as a new revision.
+
+    :raise NotFound: for an unknown revision.
+    """
+    revision = session.scalars(
+        select(PageRevision).where(PageRevision.page_id == page.id, PageRevision.number == number)
+    ).first()
+    if revision is None:
+        raise NotFound(f"Page {page.slug!r} has no revision {number}.")
+    data = revision.data
+    changes = {key: data[key] for key in ("title", "front_matter", "status")}
+    return update_page(
+        session,
+        page,
+        changes,
+        by=by,
+        now=now,
+        action="revert",
+        front_matter_raw=data.get("front_matter_raw"),
+    )
 
 
 def revisions_of(session: Session, section: Section) -> list[SectionRevision]:

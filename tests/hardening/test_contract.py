@@ -57,6 +57,7 @@ ETAG_SOURCES = {
     "/sections/{section_id}/restore": "/sections/{section_id}",
     "/sections/{section_id}/revisions/{number}/restore": "/sections/{section_id}",
     "/pages/{slug}": "/pages/{slug}",
+    "/pages/{slug}/revisions/{number}/restore": "/pages/{slug}",
     "/links/{link_id}": "/links/{link_id}",
 }
 WRITES = ["POST", "PATCH", "PUT", "DELETE"]
