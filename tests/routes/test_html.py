@@ -60,3 +60,29 @@ def test_corpus_pages_render_without_liquid_noise(
     sections = client.get(f"/sections?page={page}&limit=200").get_json()["data"]
     ids = [e.get("id") for e in tree.iter("h2")]
     assert ids == [s["slug"] for s in sections if s["title"] is not None]
+
+
+def test_reads_never_render_markdown(
+    seeded: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTML is rendered when content changes and stored; a read only serves what is stored."""
+    import markdown
+
+    section = section_by_slug(client, "join-the-community")
+    stored = client.get(f"/sections/{section['id']}.html").data
+
+    def no_rendering(*args: object, **kwargs: object) -> str:
+        raise AssertionError("a read rendered Markdown")
+
+    # Every rendering goes through a Markdown instance; patch the class, not a name.
+    monkeypatch.setattr(markdown.Markdown, "convert", no_rendering)
+    for url in (
+        "/sections",
+        f"/sections/{section['id']}",
+        f"/sections/{section['id']}.html",
+        "/pages/community",
+        "/pages/community.html",
+        "/pages/community.md",
+    ):
+        assert client.get(url).status_code == 200, url
+    assert client.get(f"/sections/{section['id']}.html").data == stored
