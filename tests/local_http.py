@@ -156,6 +156,29 @@ def local_server() -> Iterator[LocalServer]:
         server.stop()
 
 
+# Link targets for the link checker: every kind of answer a checked URL can give.
+LINK_TARGETS = {
+    "/ok": Route(200),
+    "/moved": Route(301, headers={"Location": "/ok"}),
+    "/chain": Route(302, headers={"Location": "{base}/moved"}),
+    "/missing": Route(404),
+    "/broken": Route(500),
+    "/slow": Route(200, delay=1.5),
+    "/no-head": Route(200, head_status=405),
+    "/loop": Route(301, headers={"Location": "/loop2"}),
+    "/loop2": Route(301, headers={"Location": "/loop"}),
+    "/to-mail": Route(302, headers={"Location": "mailto:someone@example.org"}),
+}
+
+
+@contextmanager
+def link_target_server() -> Iterator[LocalServer]:
+    """A local server answering ``LINK_TARGETS``."""
+    with local_server() as server:
+        server.routes.update(LINK_TARGETS)
+        yield server
+
+
 @contextmanager
 def serve_app(app: Flask) -> Iterator[str]:
     """Serve the app with werkzeug in a thread; yields its base URL."""

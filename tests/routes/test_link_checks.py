@@ -10,21 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from tests.factories import auth, etag_of, make_token
-from tests.local_http import LocalServer, Route, local_server
+from tests.local_http import LocalServer, link_target_server
 
 
 @pytest.fixture
 def site() -> Iterator[LocalServer]:
-    with local_server() as server:
-        server.routes.update(
-            {
-                "/ok": Route(200),
-                "/moved": Route(301, headers={"Location": "/ok"}),
-                "/missing": Route(404),
-                "/broken": Route(500),
-                "/slow": Route(200, delay=2),
-            }
-        )
+    with link_target_server() as server:
         yield server
 
 

@@ -7,26 +7,12 @@ from collections.abc import Iterator
 import pytest
 
 from api.services.linkcheck import CheckResult, check_urls, checkable
-from tests.local_http import LocalServer, Route, local_server
+from tests.local_http import LocalServer, Route, link_target_server, local_server
 
 
 @pytest.fixture
 def site() -> Iterator[LocalServer]:
-    with local_server() as server:
-        server.routes.update(
-            {
-                "/ok": Route(200),
-                "/moved": Route(301, headers={"Location": "/ok"}),
-                "/chain": Route(302, headers={"Location": "{base}/moved"}),
-                "/missing": Route(404),
-                "/broken": Route(500),
-                "/slow": Route(200, delay=1.5),
-                "/no-head": Route(200, head_status=405),
-                "/loop": Route(301, headers={"Location": "/loop2"}),
-                "/loop2": Route(301, headers={"Location": "/loop"}),
-                "/to-mail": Route(302, headers={"Location": "mailto:someone@example.org"}),
-            }
-        )
+    with link_target_server() as server:
         yield server
 
 
