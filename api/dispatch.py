@@ -4,6 +4,8 @@
 process, started on the first commit that recorded events; it then also wakes up every
 ``WEBHOOK_POLL_INTERVAL`` seconds (or sooner, when a retry falls due) to send retries.
 ``inline`` sends right after the commit, in the committing thread (tests, tiny setups).
+A commit outside a request (a command such as ``seed``) sends inline in ``thread`` mode too:
+the process may end right after it, taking a daemon thread's sending with it.
 ``off`` leaves everything to ``flask webhooks deliver`` (e.g. ``--watch`` in its own process).
 Whichever sends, deliveries are claimed in the database, so any number of processes and
 threads can run side by side without sending a delivery twice.
@@ -15,7 +17,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -54,7 +56,7 @@ class Dispatcher:
     def nudge(self) -> None:
         """Deliveries were committed: send them as the configured mode says."""
         mode = self.mode
-        if mode == "inline":
+        if mode == "inline" or (mode == "thread" and not has_request_context()):
             self.run_once()
         elif mode == "thread":
             self.start()

@@ -26,8 +26,15 @@ from api.markdown.render import RenderSettings
 from api.models import Page, Section, SectionRevision
 from api.services.content import DerivedCounts, live_sections, refresh_page
 from api.services.revisions import record_page_revision, record_section_revision
+from api.services.webhooks import page_event, section_event
 
 SEED_AUTHOR = "seed"
+# The webhook event of each revision action seeding records (a new section is "created").
+SEED_EVENTS = {
+    "seed": "section.updated",
+    "restore": "section.restored",
+    "delete": "section.deleted",
+}
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 SKIPPED_DIRS = {"_site", "node_modules", "vendor", ".git", ".jekyll-cache", ".bundle"}
 DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
@@ -256,8 +263,12 @@ def _create_page(
         report.links.absorb(refresh_page(page, settings))
     session.flush()
     record_page_revision(session, page, action="seed", by=SEED_AUTHOR, now=now)
+    page_event(session, "page.created", page, now)
+    if page.status == "published":
+        page_event(session, "page.published", page, now)
     for section in page.sections:
         record_section_revision(session, section, action="seed", by=SEED_AUTHOR, now=now)
+        section_event(session, "section.created", section, now)
     report.sections.created = len(page.sections)
     return report
 
@@ -274,7 +285,9 @@ def _update_page(
 ) -> FileReport:
     report = FileReport(relative_path, page.slug, "unchanged")
     revisions: list[tuple[Section, str]] = []
+    created: set[int] = set()  # id() of the sections this seed adds
     page_changed = False
+    was_published = page.status == "published"
     with session.no_autoflush:
         new_hash = page_source_hash(parsed.front_matter_raw, parsed.newline)
         current_hash = page_source_hash(page.front_matter_raw, page.newline)
@@ -310,6 +323,7 @@ def _update_page(
                 )
                 page.sections.append(section)
                 revisions.append((section, "seed"))
+                created.add(id(section))
                 report.sections.created += 1
                 report.changes.append(f"section {parsed_section.slug}: created")
             elif section.deleted_at is not None and not _trashed_by_seed(session, section):
@@ -356,8 +370,13 @@ def _update_page(
     session.flush()
     if page_changed:
         record_page_revision(session, page, action="seed", by=SEED_AUTHOR, now=now)
+        page_event(session, "page.updated", page, now)
+        if page.status == "published" and not was_published:
+            page_event(session, "page.published", page, now)
     for section, action in revisions:
         record_section_revision(session, section, action=action, by=SEED_AUTHOR, now=now)
+        event = "section.created" if id(section) in created else SEED_EVENTS[action]
+        section_event(session, event, section, now)
     return report
 
 

@@ -520,3 +520,34 @@ def test_concurrent_dispatchers_send_each_delivery_once(
     assert sum(report.delivered for report in reports) == 12
     ids = [r.headers["webhook-id"] for r in receiver.requests_to("/hook")]
     assert len(ids) == 12 and len(set(ids)) == 12
+
+
+def test_seeding_announces_its_changes_and_sends_them_before_the_command_ends(
+    app: Flask, runner: FlaskCliRunner, receiver: LocalServer, tmp_path: Any
+) -> None:
+    """A re-seed after a pull is a content change like any other: the site must rebuild."""
+    app.config["WEBHOOKS_DISPATCH"] = "thread"  # the default outside tests
+    source = tmp_path / "news.md"
+    source.write_text("---\ntitle: News\n---\nHello.\n\n## Old\n\nGone soon.\n\n## Kept\n\nSame.\n")
+    assert runner.invoke(args=["seed", str(tmp_path)]).exit_code == 0
+    client = app.test_client()
+    register(client, make_token(app, "root", "admin"), receiver.url("/hook"))
+    source.write_text("---\ntitle: News!\n---\nHello, world.\n\n## Kept\n\nSame.\n\n## New\n\nx\n")
+    assert runner.invoke(args=["seed", str(tmp_path)]).exit_code == 0
+    # Sent inline by the command itself: nothing is left for a thread that dies with it.
+    sent = sorted(
+        (event["type"], event["data"].get("slug"))
+        for event in (json.loads(r.body) for r in receiver.requests_to("/hook"))
+    )
+    assert sent == [
+        ("page.updated", "news"),
+        ("section.created", "new"),
+        ("section.deleted", "old"),
+        ("section.updated", "intro"),
+    ]
+    assert not dispatcher_of(app).running
+    with app.app_context():
+        statuses = db.session.scalars(select(WebhookDelivery.status)).all()
+    assert statuses == ["delivered"] * 4
+    assert runner.invoke(args=["seed", str(tmp_path)]).exit_code == 0
+    assert len(receiver.requests_to("/hook")) == 4  # an unchanged seed announces nothing
