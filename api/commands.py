@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from api.extensions import db
 from api.models.base import utcnow
 from api.services import linkcheck, webhooks
+from api.services.content import render_settings_from
 
 
 @click.group("webhooks")
@@ -53,6 +54,12 @@ def deliver_command(watch: bool, interval: float) -> None:
         click.echo("stopped", err=True)
 
 
+def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not linkcheck.checkable(value):
+        raise click.BadParameter("give an absolute http:// or https:// URL")
+    return value
+
+
 @click.group("links")
 def links_group() -> None:
     """Check the links found in the sections."""
@@ -82,6 +89,12 @@ def links_group() -> None:
 )
 @click.option("--page", "pages", multiple=True, help="Only links of this page (repeatable).")
 @click.option("--host", "hosts", multiple=True, help="Only links to this host (repeatable).")
+@click.option(
+    "--base-url",
+    callback=_http_url,
+    help="Also check site-relative links (/community/, {{ site.baseurl }}/...) on this site, "
+    "e.g. https://zarr.dev or a local `jekyll serve` at http://127.0.0.1:4000.",
+)
 @click.option("--strict", is_flag=True, help="Exit with status 1 when a link is broken.")
 @with_appcontext
 def check_links_command(
@@ -90,10 +103,17 @@ def check_links_command(
     per_host_delay: float,
     pages: tuple[str, ...],
     hosts: tuple[str, ...],
+    base_url: str | None,
     strict: bool,
 ) -> None:
     """Check each distinct http(s) URL once and record status, redirect and error per link."""
-    targets, skipped = linkcheck.links_to_check(db.session, pages=pages, hosts=hosts)
+    targets, skipped = linkcheck.links_to_check(
+        db.session,
+        pages=pages,
+        hosts=hosts,
+        base_url=base_url,
+        settings=render_settings_from(current_app.config),
+    )
     db.session.rollback()  # no transaction stays open while the network is slow
     links = sum(len(ids) for ids in targets.values())
     click.echo(

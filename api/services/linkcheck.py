@@ -1,9 +1,10 @@
 """Check the links of the sections: does each URL still answer, and where does it lead?
 
 Each distinct absolute ``http``/``https`` URL is requested once, however many links share it.
-Site-relative links (``/community-calls``, ``{{ site.baseurl }}/…``), fragments, ``mailto:`` and
-other schemes are skipped: they point into the Jekyll site or are not fetchable, and keep no
-check result. Requests are polite: at most one in flight per host, ``per_host_delay`` seconds
+Site-relative links (``/community-calls``, ``{{ site.baseurl }}/…``) are checked on a base URL
+when one is given (the live site, or a local ``jekyll serve``), with Liquid resolved as the site
+would; otherwise they are skipped, like page-relative links, fragments, ``mailto:`` and other
+schemes, and keep no check result. Requests are polite: at most one in flight per host, ``per_host_delay`` seconds
 between two requests to the same host, a User-Agent naming the project, ``HEAD`` first and
 ``GET`` only when the server refuses ``HEAD`` (405 or 501). Redirects are followed (at most
 ``MAX_REDIRECTS``), each hop under the same politeness, and the final URL is recorded.
@@ -24,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -32,6 +33,7 @@ from urllib.parse import urljoin, urlsplit
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from api.markdown.render import DEFAULT_SETTINGS, RenderSettings, apply_liquid
 from api.models import Link, Page, Section
 
 MAX_REDIRECTS = 10
@@ -91,10 +93,38 @@ def ok_condition() -> ColumnElement[bool]:
     return and_(Link.checked_at.is_not(None), Link.check_error.is_(None), Link.check_status < 400)
 
 
+def check_url_of(url: str, base_url: str | None, settings: RenderSettings) -> str | None:
+    """The absolute URL a link is checked at, or None when it is not checked.
+
+    A site-relative link (after Liquid, with ``{{ site.url }}`` as ``base_url``) is checked on
+    ``base_url``; without one, only absolute http(s) URLs are.
+    """
+    if checkable(url):
+        return url
+    if base_url is None:
+        return None
+    base = base_url.rstrip("/")
+    resolved = apply_liquid(url, replace(settings, site_url=base)) if "{" in url else url
+    if checkable(resolved):
+        return resolved
+    if resolved.startswith("/") and not resolved.startswith("//"):
+        return base + resolved
+    return None
+
+
 def links_to_check(
-    session: Session, *, pages: Sequence[str] = (), hosts: Sequence[str] = ()
-) -> tuple[dict[str, list[int]], int]:
-    """The links of live sections (drafts included) by URL, and how many were skipped."""
+    session: Session,
+    *,
+    pages: Sequence[str] = (),
+    hosts: Sequence[str] = (),
+    base_url: str | None = None,
+    settings: RenderSettings = DEFAULT_SETTINGS,
+) -> tuple[dict[str, list[tuple[int, str]]], int]:
+    """(id, URL as written) of the links of live sections (drafts included) by the URL to
+    check, and how many links were skipped.
+
+    ``base_url``: where site-relative links are checked (see ``check_url_of``).
+    """
     query = (
         select(Link.id, Link.url)
         .join(Link.section)
@@ -106,11 +136,12 @@ def links_to_check(
         query = query.where(Page.slug.in_(list(pages)))
     if hosts:
         query = query.where(Link.host.in_([host.lower() for host in hosts]))
-    targets: dict[str, list[int]] = defaultdict(list)
+    targets: dict[str, list[tuple[int, str]]] = defaultdict(list)
     skipped = 0
     for link_id, url in session.execute(query):
-        if checkable(url):
-            targets[url].append(link_id)
+        target = check_url_of(url, base_url, settings)
+        if target is not None:
+            targets[target].append((link_id, url))
         else:
             skipped += 1
     return dict(targets), skipped
@@ -253,31 +284,40 @@ def check_urls(
 
 def store_results(
     session: Session,
-    targets: Mapping[str, list[int]],
+    targets: Mapping[str, list[tuple[int, str]]],
     results: Iterable[CheckResult],
     *,
     now: datetime,
 ) -> int:
-    """Write each result on the links with its URL; returns how many links were updated.
+    """Write each result on the links checked at its URL; returns how many links were updated.
 
     A link whose URL changed since it was read keeps its state: the result is of the old URL.
     """
     updated = 0
     for result in results:
-        ids = targets.get(result.url, [])
-        for start in range(0, len(ids), 500):
-            outcome = session.execute(
-                update(Link)
-                .where(Link.id.in_(ids[start : start + 500]), Link.url == result.url)
-                .values(
-                    check_status=result.status,
-                    check_error=result.error,
-                    redirect_to=result.redirect_to,
-                    checked_at=now,
-                )
-                .execution_options(synchronize_session=False)
+        by_written_url: dict[str, list[int]] = defaultdict(list)
+        for link_id, written in targets.get(result.url, []):
+            by_written_url[written].append(link_id)
+        for written, ids in by_written_url.items():
+            updated += _store(session, ids, written, result, now)
+    return updated
+
+
+def _store(session: Session, ids: list[int], url: str, result: CheckResult, now: datetime) -> int:
+    updated = 0
+    for start in range(0, len(ids), 500):
+        outcome = session.execute(
+            update(Link)
+            .where(Link.id.in_(ids[start : start + 500]), Link.url == url)
+            .values(
+                check_status=result.status,
+                check_error=result.error,
+                redirect_to=result.redirect_to,
+                checked_at=now,
             )
-            updated += outcome.rowcount or 0
+            .execution_options(synchronize_session=False)
+        )
+        updated += outcome.rowcount or 0
     return updated
 
 

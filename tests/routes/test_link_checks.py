@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from tests.factories import auth, etag_of, make_token
-from tests.local_http import LocalServer, link_target_server
+from tests.local_http import LocalServer, Route, link_target_server
 
 
 @pytest.fixture
@@ -162,3 +162,38 @@ def test_broken_filter_is_validated(client: FlaskClient) -> None:
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
     assert "broken" in response.get_json()["errors"]
+
+
+def test_site_relative_links_are_checked_on_a_base_url(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, site: LocalServer, tmp_path: Any
+) -> None:
+    """A local `jekyll serve` (here: a local server) answers for the site's own pages."""
+    site.routes["/community/"] = Route(200)
+    (tmp_path / "home.md").write_text(
+        "---\ntitle: Home\n---\n"
+        "- [community](/community/) and [again]({{ site.baseurl }}/community/)\n"
+        "- [gone]({{ site.url }}/gone/) and [top](#top) and [page](other.html)\n"
+    )
+    assert runner.invoke(args=["seed", str(tmp_path)]).exit_code == 0
+    base = ["links", "check", "--page", "home", "--timeout", "0.5", "--per-host-delay", "0"]
+
+    without = runner.invoke(args=base)
+    assert without.exit_code == 0, without.output
+    assert "5 site-relative or non-http links skipped" in without.output
+    assert not site.received
+
+    result = runner.invoke(args=[*base, "--base-url", site.base_url + "/"])
+    assert result.exit_code == 0, result.output
+    assert "checking 2 URLs of 3 links" in result.output
+    assert f"BROKEN   {site.url('/gone/')}  (HTTP 404)" in result.output
+    assert len(site.requests_to("/community/")) == 1  # both links share one request
+    links = links_by_label(client, "?page=home")
+    assert links["community"]["check_status"] == links["again"]["check_status"] == 200
+    assert links["gone"]["check_status"] == 404
+    assert links["gone"]["url"] == "{{ site.url }}/gone/"  # the Markdown is not touched
+    assert links["top"]["checked_at"] is None and links["page"]["checked_at"] is None
+    broken = client.get("/links?broken=true&page=home").get_json()["data"]
+    assert [link["label"] for link in broken] == ["gone"]
+
+    bad = runner.invoke(args=[*base, "--base-url", "ftp://example.org"])
+    assert bad.exit_code == 2 and "absolute http://" in bad.output
