@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, request
 from flask_cors import CORS
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import load_config
 from api.errors import ApiError, register_error_handlers
@@ -16,6 +18,7 @@ from api.http import IdConverter, PageSlugConverter
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 JSON_TYPES = ("application/json", "application/merge-patch+json")
+log = logging.getLogger(__name__)
 EXPOSED_HEADERS = ["ETag", "Location", "Link", "Last-Modified", "Retry-After"]
 
 OPENAPI_SETTINGS = {
@@ -73,6 +76,21 @@ def security_headers(response: Response) -> Response:
     return response
 
 
+def close_session(error: BaseException | None = None) -> None:
+    """End the request's session, even on a connection the database dropped meanwhile.
+
+    Closing rolls back the read transaction left open after the answer was made; when the
+    server went away in between, that ROLLBACK raises, and Flask would replace an answer
+    already made (a read that succeeded, a write already committed) by a bare 500.
+    """
+    try:
+        db.session.remove()
+    except SQLAlchemyError:
+        log.warning("database connection lost while closing the session", exc_info=True)
+        db.session().invalidate()  # discard the connection without talking to the server
+        db.session.remove()
+
+
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the application; ``overrides`` replace settings read from the environment.
 
@@ -90,6 +108,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from api.database import configure_engine_events
 
     db.init_app(app)
+    app.teardown_appcontext(close_session)  # runs before Flask-SQLAlchemy's own teardown
     migrate.init_app(app, db, directory=MIGRATIONS)
     limiter.init_app(app)
     api.init_app(app)

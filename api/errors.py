@@ -186,6 +186,7 @@ def _is_connection_error(error: DBAPIError) -> bool:
         "database is locked",
         "no route",
         "refused",
+        "unable to open database",  # SQLite: the file or its volume is not there
     )
     return any(marker in text for marker in markers)
 
