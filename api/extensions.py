@@ -56,7 +56,9 @@ class ProblemApi(Api):
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
 
 
-db = SQLAlchemy(model_class=Base)
+# A write answers with the state it committed: expiring on commit would reload the rows
+# afterwards, and show (with its ETag) whatever another editor committed in between.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate(render_as_batch=True, compare_type=True, include_object=include_object)
 api = ProblemApi()
 api.register_converter(PageSlugConverter, page_slug_schema)
