@@ -1,4 +1,4 @@
-"""Engine tuning per database: SQLite needs help to behave under concurrent writers."""
+"""Engine tuning per database: write requests take their turn, as editors expect."""
 
 from __future__ import annotations
 
@@ -10,18 +10,41 @@ from sqlalchemy import Engine, event
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # The largest id, position or revision number a column holds: INTEGER is 32-bit on PostgreSQL.
 MAX_INTEGER = 2**31 - 1
+# One lock per schema, held until the transaction ends; schemas (e.g. test runs) never wait
+# for each other.
+POSTGRES_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('zarr-content:' || current_schema()))"
+
+
+def writing_request() -> bool:
+    return has_request_context() and request.method not in SAFE_METHODS
 
 
 def configure_engine_events(engine: Engine) -> None:
-    """On SQLite, use WAL and take the write lock at BEGIN for write requests.
+    """Serialize write requests: SQLite takes its write lock at BEGIN, PostgreSQL a lock of ours.
 
     pysqlite's deferred BEGIN lets two writers both read, then one fails with "database is
     locked" instead of waiting; BEGIN IMMEDIATE makes the second writer wait its turn, so the
     version compare-and-set answers 412 rather than an error.
+
+    On PostgreSQL the compare-and-set guards the row an editor changes, but a write also
+    re-derives the links and HTML of every section of its page. Under READ COMMITTED another
+    writer could commit a section between our reading its body and its links, and we would
+    write back links of its old body. Writers therefore take one advisory lock at BEGIN and
+    read only what every earlier write committed, as on SQLite. Reads never take it.
     """
-    if engine.dialect.name != "sqlite" or getattr(engine, "_zarr_events", False):
+    if getattr(engine, "_zarr_events", False):
         return
     engine._zarr_events = True  # type: ignore[attr-defined]
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "begin")
+        def lock_for_writes(connection: Any) -> None:
+            if writing_request():
+                connection.exec_driver_sql(POSTGRES_WRITE_LOCK)
+
+        return
+    if engine.dialect.name != "sqlite":
+        return
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, record: Any) -> None:
@@ -34,8 +57,7 @@ def configure_engine_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        writing = has_request_context() and request.method not in SAFE_METHODS
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing_request() else "BEGIN")
 
 
 # Search indexes live only in migration 0002 (FTS5 on SQLite, tsvector on PostgreSQL).
