@@ -186,18 +186,20 @@ def run_outage(service: Service, proxy: TcpProxy, secret: str) -> None:
         traffic.wait_for(up)
         assert proxy.connections > 0  # the service's pools hold connections through the proxy
 
+        cutting = time.monotonic()  # answers from here on may already feel the cut
         proxy.cut()
         down = time.monotonic()
         assert_unavailable(service.call("GET", "/healthz"))
         traffic.wait_for(down)
 
+        restoring = time.monotonic()
         proxy.restore()
         back = time.monotonic()
         traffic.wait_for(back)
         poll(lambda: any(a.method == "PATCH" and a.status == 200 for a in traffic.between(back)))
 
-    assert_ok(traffic.between(up, down))
-    during = traffic.between(down, back)
+    assert_ok(traffic.between(up, cutting))
+    during = traffic.between(down, restoring)
     assert len(during) >= PHASE_ANSWERS
     for answer in during:
         assert_unavailable(answer)

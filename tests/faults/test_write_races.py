@@ -94,9 +94,9 @@ def test_an_edit_never_rewrites_another_sections_links_from_its_old_body(
 ) -> None:
     """Editing one section recomputes its page; a section edited meanwhile keeps its links.
 
-    Editor A changes "community meetings"; while A's request re-derives the links of every
-    section of the page, editor B's edit of "join the community" commits, right after A read
-    that section's body and right before A reads its links.
+    Editor A changes "community meetings", adding a reference definition, so A's request must
+    re-derive the links and HTML of every section of the page. Editor B's edit of "join the
+    community" commits right after A read that section's body and before A reads its links.
     """
     secret = make_token(seeded)
     meetings = section_by_slug(client, "community-meetings")
@@ -129,7 +129,7 @@ def test_an_edit_never_rewrites_another_sections_links_from_its_old_body(
 
     try:
         with listening("do_orm_execute", b_commits_now):
-            body = "Notes: [HackMD](https://hackmd.io/zarr)."
+            body = "Notes: [HackMD][notes].\n\n[notes]: https://hackmd.io/zarr"
             headers = auth(secret, **{"If-Match": etag_of(client, f"/sections/{meetings['id']}")})
             answers["a"] = client.patch(
                 f"/sections/{meetings['id']}", json={"body": body}, headers=headers
