@@ -11,12 +11,8 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
-from xml.etree.ElementTree import Element
 
-import html5lib
 import pytest
 
 from api.markdown.render import (
@@ -31,10 +27,10 @@ from api.markdown.render import (
     sanitize_html,
     section_html,
 )
-from tests.paths import NAUGHTY_STRINGS, SEED, SITE, XSS
+from tests.html_safety import elements, is_unsafe, parse, payload_files, payloads_in, problems
+from tests.paths import SEED, SITE
 
 GOLDEN = Path(__file__).parent / "golden"
-EMBED_HOSTS = RenderSettings().embed_hosts
 
 # --- helpers ------------------------------------------------------------------------------
 
@@ -82,19 +78,6 @@ def render_page(path: Path) -> str:
     return "\n".join(parts) + "\n"
 
 
-def parse(fragment: str) -> Element:
-    """Parse HTML as a browser would (html5lib), returning the fragment's root."""
-    return html5lib.parseFragment(fragment, treebuilder="etree", namespaceHTMLElements=False)
-
-
-def elements(root: Element) -> Iterator[tuple[str, dict[str, str]]]:
-    """Every element below root as (local tag name, attributes)."""
-    for element in root.iter():
-        if isinstance(element.tag, str) and element is not root:
-            attrs = {re.sub(r"^\{.*\}", "", k): v for k, v in element.attrib.items()}
-            yield re.sub(r"^\{.*\}", "", element.tag).lower(), attrs
-
-
 def corpus_pages() -> list[Path]:
     return sorted(p for p in SITE.rglob("*.md") if p.name != "NOTICE.md")
 
@@ -135,11 +118,6 @@ def source_urls(text: str) -> set[str]:
         if re.search(rf"\[{re.escape(name)}\](?!:)", text, re.I):
             urls.add(url)
     return urls
-
-
-def is_unsafe(url: str) -> bool:
-    compact = re.sub(r"[\x00-\x20\x7f]", "", html.unescape(url)).lower()
-    return compact.startswith(("javascript:", "vbscript:", "data:"))
 
 
 def table_cells(text: str) -> list[str]:
@@ -183,42 +161,11 @@ def test_corpus_helpers_find_something() -> None:
 
 # --- security with real payloads ----------------------------------------------------------
 
-FORBIDDEN_TAGS = {"script", "style", "object", "embed", "form", "base", "meta", "link", "svg"}
-FORBIDDEN_TAGS |= {"math", "applet", "frame", "frameset", "template", "input", "button"}
-URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "srcset"}
-URL_ATTRIBUTES |= {"data", "poster", "background", "cite", "longdesc", "ping"}
-
-
-def problems(fragment: str) -> list[str]:
-    """What is unsafe in an HTML fragment, judged on the parsed tree."""
-    found = []
-    for tag, attrs in elements(parse(fragment)):
-        if tag in FORBIDDEN_TAGS:
-            found.append(f"<{tag}>")
-        if tag == "iframe":
-            src = urlsplit(attrs.get("src", ""))
-            if src.scheme != "https" or src.hostname not in EMBED_HOSTS:
-                found.append(f"<iframe src={attrs.get('src')!r}>")
-        for name, value in attrs.items():
-            name = name.lower()
-            if name.startswith("on") or name == "style":
-                found.append(f"<{tag} {name}=...>")
-            if name in URL_ATTRIBUTES and is_unsafe(value):
-                found.append(f"<{tag} {name}={value!r}>")
-    return found
-
-
-def payload_files() -> list[Path]:
-    xss = [p for p in sorted(XSS.rglob("*.txt")) if p.stem.upper() not in ("LICENSE", "NOTICE")]
-    return [*xss, NAUGHTY_STRINGS]
-
 
 @pytest.mark.parametrize("path", payload_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_payloads_render_safely(path: Path) -> None:
-    is_blns = path.name == "blns.txt"
     failures = []
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    payloads = [s for s in lines if s.strip() and not (is_blns and s.startswith("#"))]
+    payloads = payloads_in(path)
     assert payloads
     for payload in payloads:
         body_html = render_body(payload)
