@@ -58,6 +58,8 @@ from typing import Any, Literal
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from api.markdown.entities import unescape
+
 LinkKind = Literal["inline", "reference", "autolink", "html"]
 
 
@@ -1969,7 +1971,7 @@ class _Kramdown:
 
     def s_html_entity(self, m: _M) -> None:
         self.sc.pos = m.end()
-        name, dec, hexa = m.group(1), m.group(2), m.group(3)
+        name = m.group(1)
         if name is not None:
             if name in _ENTITIES:
                 char = chr(_ENTITIES[name])
@@ -1977,9 +1979,8 @@ class _Kramdown:
                 self.tree.children.append(_El("entity", "&"))
                 self.add_text((m.group() or "")[1:])
                 return
-        else:
-            point = int(dec) if dec is not None else int(hexa or "0", 16)
-            char = chr(point) if point <= 0x10FFFF else ""
+        else:  # as a browser reads it: &#0; is U+FFFD, never a NUL the database cannot store
+            char = unescape(m.group())
         self.tree.children.append(_El("entity", char))
 
     def s_typographic_syms(self, m: _M) -> None:
@@ -2232,7 +2233,7 @@ def _pieces(el: _El, raw: bool = False, top: bool = True) -> Iterator[_Piece]:
             yield _Piece("break")
             continue
         if kind == "text":
-            value = html.unescape(child.value) if raw else child.value
+            value = unescape(child.value) if raw else child.value
             lines = value.split("\\\n") if not raw else [value]
             for i, line in enumerate(lines):
                 if i:
@@ -2246,7 +2247,7 @@ def _pieces(el: _El, raw: bool = False, top: bool = True) -> Iterator[_Piece]:
             yield _Piece("break")
         elif kind == "img":
             # kramdown writes the alt text as it stands in the source; browsers decode entities
-            yield _Piece("text", html.unescape(child.attr.get("alt", "")))
+            yield _Piece("text", unescape(child.attr.get("alt", "")))
         elif kind == "a":
             yield _Piece("start", el=child)
             yield from _pieces(child, raw, False)
@@ -2256,7 +2257,7 @@ def _pieces(el: _El, raw: bool = False, top: bool = True) -> Iterator[_Piece]:
             if tag in _INVISIBLE:
                 continue
             if tag == "img":
-                yield _Piece("text", html.unescape(child.attr.get("alt", "")))
+                yield _Piece("text", unescape(child.attr.get("alt", "")))
             elif tag == "br":
                 yield _Piece("break")
             else:
@@ -2379,7 +2380,7 @@ def _found_link(el: _El, context: str) -> FoundLink:
     return FoundLink(
         kind="html",
         label=label,
-        url=html.unescape(el.attr.get("href", "")),
+        url=unescape(el.attr.get("href", "")),
         context=context,
         label_span=label_span,
         url_span=(href[0], href[1]) if href else None,

@@ -56,6 +56,8 @@ from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import ETX, HTML_PLACEHOLDER_RE, STX, Registry
 
+from api.markdown.entities import shorten_references
+
 # Python-Markdown counterparts of what kramdown does on zarr.dev; shared by import and export.
 MARKDOWN_EXTENSIONS: tuple[str, ...] = (
     "abbr",
@@ -302,6 +304,8 @@ _REFERENCE_LINE_RE = re.compile(r"^ {0,3}\[([^\]]+)\]:[ \t]*\S", re.M)
 
 def _clean_source(text: str) -> str:
     # STX/ETX are Python-Markdown's placeholder delimiters; other controls are invisible anyway.
+    # Python-Markdown decodes references with html.unescape, which fails on very long numbers.
+    text = shorten_references(text)
     return _CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
