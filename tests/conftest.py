@@ -45,6 +45,13 @@ def _postgres_schema(url: str) -> Iterator[dict[str, Any]]:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``postgres_only`` tests run in the PostgreSQL run and are skipped in the SQLite one."""
+    on_postgres = os.environ.get("TEST_DATABASE_URL", "sqlite").startswith("postgres")
+    if item.get_closest_marker("postgres_only") and not on_postgres:
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
+
+
 @pytest.fixture(scope="session")
 def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Settings of a freshly migrated database for this test session."""

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.environment import unavailable
 from tests.local_http import serve_app
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -28,24 +29,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """One headless Chromium for the session."""
     if not CHROMIUM.exists():
-        message = f"headless Chromium not found at {CHROMIUM} (set CHROMIUM_PATH)"
-        if _ci():
-            pytest.fail(message + "; CI needs the browser tests to run")
-        pytest.skip(message)
+        unavailable(f"headless Chromium not found at {CHROMIUM} (set CHROMIUM_PATH)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - the dev extra installs it
-        if _ci():
-            pytest.fail("playwright is not installed; CI needs the browser tests to run")
-        pytest.skip("playwright (python) is not installed")
+        unavailable("playwright (python) is not installed")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

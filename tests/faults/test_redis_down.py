@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from api import create_app
 from api.extensions import db, limiter
 from tests.conftest import _empty_tables
+from tests.environment import unavailable
 from tests.factories import auth, make_token
 from tests.faults.helpers import closed_port, proxy_to
 from tests.local_http import poll
@@ -101,7 +102,7 @@ def test_redis_going_away_mid_run_falls_back_and_comes_back(
     database: dict[str, Any], limiter_log: pytest.LogCaptureFixture
 ) -> None:
     if not redis_available():
-        pytest.skip("no Redis at 127.0.0.1:6379")
+        unavailable("no Redis at 127.0.0.1:6379")
     with proxy_to(("127.0.0.1", 6379)) as proxy:
         storage = f"redis://127.0.0.1:{proxy.port}/0"
         with limited_app(database, storage, "100 per minute") as app:

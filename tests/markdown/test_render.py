@@ -27,6 +27,7 @@ from api.markdown.render import (
     sanitize_html,
     section_html,
 )
+from tests.environment import unavailable
 from tests.html_safety import elements, is_unsafe, parse, payload_files, payloads_in, problems
 from tests.paths import SEED, SITE
 
@@ -576,7 +577,7 @@ def test_corpus_page_matches_kramdown(path: Path) -> None:
     source = apply_liquid(split_page_source(text))
     expected = kramdown_html(source)
     if expected is None:
-        pytest.skip("ruby with kramdown and kramdown-parser-gfm is not installed")
+        unavailable("ruby with kramdown and kramdown-parser-gfm is not installed")
     assert shape(render_body(source)) == shape(sanitize_html(expected))
 
 

@@ -13,6 +13,7 @@ from flask.testing import FlaskCliRunner
 from api import create_app
 from api.extensions import db
 from tests.conftest import _empty_tables
+from tests.environment import unavailable
 from tests.factories import auth, make_token
 from tests.paths import PROJECT
 
@@ -32,7 +33,7 @@ def redis_available() -> bool:
 def limited_app(request: pytest.FixtureRequest, database: dict[str, Any]) -> Iterator[Flask]:
     if request.param == "redis":
         if not redis_available():
-            pytest.skip("no Redis at 127.0.0.1:6379")
+            unavailable("no Redis at 127.0.0.1:6379")
         # A private key prefix keeps parallel runs on the shared Redis apart.
         storage = REDIS_URL
         options = {"RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
