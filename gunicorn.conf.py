@@ -1,12 +1,14 @@
 """Production settings for gunicorn: ``gunicorn -c gunicorn.conf.py wsgi:app``.
 
 Environment: PORT or BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (processes),
-GUNICORN_THREADS (threads per process), FORWARDED_ALLOW_IPS (read by gunicorn itself).
-Command-line flags still win over this file, e.g. ``--bind 0.0.0.0:8080``.
+GUNICORN_THREADS (threads per process), GUNICORN_TIMEOUT (seconds), GUNICORN_MAX_REQUESTS
+(requests before a worker is replaced; 0: never), FORWARDED_ALLOW_IPS (read by gunicorn
+itself). Command-line flags still win over this file, e.g. ``--bind 0.0.0.0:8080``.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Any
@@ -37,14 +39,16 @@ keepalive = 5
 # A worker whose main loop stops reporting for this long is hung (a slow request does not
 # count under gthread) and is replaced; on SIGTERM, in-flight requests get graceful_timeout
 # to finish, so a deploy does not cut off a write.
-timeout = 30
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
 
 # Recycle each worker after a number of requests: copy-on-write pages shared with the master
-# get copied as Python touches them, and any slow leak is bounded too. The jitter keeps the
-# workers from all restarting at the same moment.
-max_requests = 10_000
-max_requests_jitter = 1_000
+# get copied as Python touches them, and any slow leak is bounded too. Each worker's memory
+# is bounded anyway (RESPONSE_CACHE_MB), and a new worker starts with an empty answer cache
+# and cold query caches, so this is a safety net, not a routine: at 10,000 a busy worker
+# was replaced every few seconds. The jitter keeps the workers from restarting together.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 100_000))
+max_requests_jitter = max_requests // 10
 
 # Load the app once in the master: a configuration error stops start-up once with one clear
 # line instead of crash-looping every worker, and forked workers share the imported code.
@@ -69,6 +73,16 @@ control_socket_disable = True
 # Behind a reverse proxy on another host, set FORWARDED_ALLOW_IPS to its address (gunicorn
 # reads it) so X-Forwarded-Proto is trusted and the absolute `next` URLs say https. Only the
 # proxy's address: trusting every client would let anyone claim any scheme.
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    """Move what the master imported out of the collector's reach before forking.
+
+    The collector in a worker would otherwise walk, and so write to, every object inherited
+    from the master, copying page after shared page into the worker (CPython's advice for
+    pre-fork servers, see gc.freeze).
+    """
+    gc.freeze()
 
 
 def post_fork(server: Any, worker: Any) -> None:

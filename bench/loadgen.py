@@ -49,7 +49,8 @@ class Flow:
 
 @dataclass(frozen=True)
 class Result:
-    requests: int
+    requests: int  # every answer, including unexpected ones and re-fetches after a 412
+    ok: int  # answers with the expected status: the only ones requests/s counts
     seconds: float
     p50_ms: float
     p99_ms: float
@@ -57,7 +58,8 @@ class Result:
 
     @property
     def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+        """Successful answers per second: a 412 or a 500 never makes a server look faster."""
+        return self.ok / self.seconds if self.seconds else 0.0
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -76,7 +78,13 @@ def wrk_available() -> bool:
 
 
 def _client(
-    host: str, port: int, flow: Flow, deadline: float, latencies: list[float], errors: list[int]
+    host: str,
+    port: int,
+    flow: Flow,
+    deadline: float,
+    latencies: list[float],
+    errors: list[int],
+    ok: list[int],
 ) -> None:
     connection = http.client.HTTPConnection(host, port, timeout=10)
     try:
@@ -94,6 +102,8 @@ def _client(
             latencies.append(time.perf_counter() - start)
             if response.status != flow.expect:
                 errors[0] += 1
+            else:
+                ok[0] += 1
             flow.on_response(response.status, response.getheader("ETag"))
             if flow.stale(response.status):  # untimed: not part of the measured requests
                 try:
@@ -111,11 +121,14 @@ def run_python(host: str, port: int, flows: list[Flow], seconds: float) -> Resul
     """One thread per flow, each on its own keep-alive connection, for ``seconds``."""
     per_thread: list[list[float]] = [[] for _ in flows]
     errors: list[list[int]] = [[0] for _ in flows]
+    ok: list[list[int]] = [[0] for _ in flows]
     start = time.perf_counter()
     deadline = start + seconds
     threads = [
         threading.Thread(
-            target=_client, args=(host, port, flow, deadline, per_thread[n], errors[n]), daemon=True
+            target=_client,
+            args=(host, port, flow, deadline, per_thread[n], errors[n], ok[n]),
+            daemon=True,
         )
         for n, flow in enumerate(flows)
     ]
@@ -127,6 +140,7 @@ def run_python(host: str, port: int, flows: list[Flow], seconds: float) -> Resul
     latencies = sorted(value for values in per_thread for value in values)
     return Result(
         requests=len(latencies),
+        ok=sum(count[0] for count in ok),
         seconds=elapsed,
         p50_ms=percentile(latencies, 0.50) * 1000,
         p99_ms=percentile(latencies, 0.99) * 1000,
@@ -147,21 +161,25 @@ setup = function(thread)
   table.insert(threads, thread)
 end
 unexpected = 0
+expected = 0
 done = function(summary, latency, requests)
   local e = summary.errors
-  local bad = 0
-  for _, thread in ipairs(threads) do bad = bad + thread:get("unexpected") end
+  local bad, good = 0, 0
+  for _, thread in ipairs(threads) do
+    bad = bad + thread:get("unexpected")
+    good = good + thread:get("expected")
+  end
   io.write(string.format(
-    'BENCH_JSON {"requests": %d, "duration_us": %d, "p50_us": %.0f, "p99_us": %.0f, '
-    .. '"unexpected": %d, "socket_errors": %d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    'BENCH_JSON {"requests": %d, "ok": %d, "duration_us": %d, "p50_us": %.0f, '
+    .. '"p99_us": %.0f, "unexpected": %d, "socket_errors": %d}\\n',
+    summary.requests, good, summary.duration, latency:percentile(50), latency:percentile(99),
     bad, e.connect + e.read + e.write + e.timeout))
 end
 """
 
 LUA_FIXED = """
 response = function(status, headers, body)
-  if status ~= %(expect)d then unexpected = unexpected + 1 end
+  if status == %(expect)d then expected = expected + 1 else unexpected = unexpected + 1 end
 end
 """
 
@@ -193,6 +211,7 @@ response = function(status, headers, body)
     refetching = false
     etag = headers["ETag"] or headers["etag"] or headers["Etag"] or etag
   elseif status == %(expect)d then
+    expected = expected + 1
     etag = headers["ETag"] or headers["etag"] or headers["Etag"] or etag
   else
     unexpected = unexpected + 1
@@ -257,6 +276,7 @@ def run_wrk(host: str, port: int, flows: list[Flow], seconds: float, *, script_d
         raise RuntimeError(f"wrk gave no result: {completed.stdout}\n{completed.stderr}")
     return Result(
         requests=raw["requests"],
+        ok=raw["ok"],
         seconds=raw["duration_us"] / 1e6,
         p50_ms=raw["p50_us"] / 1000,
         p99_ms=raw["p99_us"] / 1000,
