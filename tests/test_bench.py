@@ -19,9 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event
 
+from api.extensions import db
 from bench import loadgen
 from bench.run import ENDPOINTS, verdicts
+from tests.factories import auth, make_token
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -114,3 +119,38 @@ def test_patch_flows_send_the_etag_of_the_previous_answer() -> None:
     assert flow.next_request()[2]["If-Match"] == '"b"'
     flow.on_response(412, '"c"')  # a refusal does not move the chain on
     assert flow.headers["If-Match"] == '"b"' and flow.stale(412)
+
+
+# -- what keeps reads flat and edits cheap ------------------------------------------------------
+
+
+def test_the_section_list_walks_indexes_instead_of_sorting_every_section(
+    seeded: Flask, client: FlaskClient, is_postgres: bool
+) -> None:
+    if is_postgres:
+        pytest.skip("PostgreSQL plans from its statistics; the rewrite is for SQLite's planner")
+    executed: list[tuple[str, Any]] = []
+    with seeded.app_context():
+        engine = db.engine
+    event.listen(
+        engine, "before_cursor_execute", lambda c, cur, sql, p, *a: executed.append((sql, p))
+    )
+    client.get("/sections?limit=2")
+    sql, parameters = next((s, p) for s, p in executed if "ORDER BY pages.slug" in s)
+    with seeded.app_context():
+        connection = db.session.connection()
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", tuple(parameters)).all()
+    details = " / ".join(row[-1] for row in plan)
+    assert "TEMP B-TREE FOR ORDER BY" not in details and "SCAN sections" not in details, details
+
+
+def test_a_write_elsewhere_keeps_other_answers_valid(seeded: Flask, client: FlaskClient) -> None:
+    """After any write the generation differs, but an answer whose content did not change
+    still revalidates to 304 from the cheap state of its sections."""
+    secret = make_token(seeded, role="admin")
+    etag = client.get("/pages/community.html").headers["ETag"]
+    created = client.post(
+        "/pages", json={"slug": "elsewhere", "title": "Else"}, headers=auth(secret)
+    )
+    assert created.status_code == 201
+    assert client.get("/pages/community.html", headers={"If-None-Match": etag}).status_code == 304

@@ -42,6 +42,27 @@ def conditional_get(
     return build(), cache_headers(etag, last_modified)
 
 
+def revalidated_get(
+    etag: str,
+    last_modified: datetime | None,
+    build: Callable[[], tuple[Any, str, datetime | None]],
+) -> Response | tuple[Any, dict[str, str]]:
+    """Answer 304 when the client's copy is current, else load the content and answer it.
+
+    ``etag`` and ``last_modified`` come from the cheap state of what the answer shows (ids and
+    versions), so a revalidation never loads the content. ``build`` loads it and returns it
+    with the validators of what it loaded: should another process have changed it in
+    between, the answer still carries the validators of exactly what it shows.
+    """
+    if not_modified(etag, last_modified):
+        return not_modified_response(etag, last_modified)
+    content, built_etag, built_modified = build()
+    if isinstance(content, Response):
+        content.headers.update(cache_headers(built_etag, built_modified))
+        return content
+    return content, cache_headers(built_etag, built_modified)
+
+
 def latest(stamps: list[datetime]) -> datetime | None:
     return max(stamps) if stamps else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Response, url_for
@@ -10,8 +11,8 @@ from flask.views import MethodView
 from api.auth import require_role
 from api.extensions import Blueprint, db
 from api.http import (
+    HTML,
     cache_headers,
-    html_response,
     not_modified,
     not_modified_response,
     versions_etag,
@@ -30,6 +31,7 @@ from api.routes.common import (
     latest,
     next_url,
     render_settings,
+    revalidated_get,
     write_limit,
     writer,
 )
@@ -76,21 +78,34 @@ def page_state(slug: str) -> tuple[Page, list[Section]]:
     return page, reading.visible_sections_of(db.session, page, current_viewer())
 
 
-def page_etag(page: Page, sections: list[Section], representation: str) -> str:
+def page_states(slug: str) -> tuple[Page, list[reading.SectionState]]:
+    """The page and the states of its visible sections: enough for validators, and cheap."""
+    page = reading.get_page(db.session, slug, current_viewer())
+    return page, reading.section_states_of(db.session, page, current_viewer())
+
+
+def page_etag(
+    page: Page, sections: list[Section] | list[reading.SectionState], representation: str
+) -> str:
     rows = [(page.id, page.version)] + [section_row(s, representation) for s in sections]
     return versions_etag("page", representation, rows)
 
 
-def page_modified(page: Page, sections: list[Section]) -> Any:
+def page_modified(page: Page, sections: list[Section] | list[reading.SectionState]) -> Any:
     return latest([page.updated_at] + [section.updated_at for section in sections])
 
 
-def page_html_answer(page: Page, sections: list[Section]) -> Response:
-    etag = page_etag(page, sections, "html")
-    modified = page_modified(page, sections)
-    if not_modified(etag, modified):
-        return not_modified_response(etag, modified)
-    return html_response("\n".join(section_fragment(s) for s in sections), etag, modified)
+def page_html_answer(page: Page, states: list[reading.SectionState]) -> Any:
+    def build() -> tuple[Response, str, datetime | None]:
+        sections = reading.visible_sections_of(db.session, page, current_viewer())
+        html = "\n".join(section_fragment(s) for s in sections)
+        return (
+            Response(html, content_type=HTML),
+            page_etag(page, sections, "html"),
+            page_modified(page, sections),
+        )
+
+    return revalidated_get(page_etag(page, states, "html"), page_modified(page, states), build)
 
 
 @bp.route("/pages")
@@ -152,14 +167,19 @@ class PageItem(MethodView):
     @bp.doc(responses=ITEM_RESPONSES)
     def get(self, slug: str) -> Any:
         """One page with its sections (JSON, or HTML for Accept: text/html)."""
-        page, sections = page_state(slug)
+        page, states = page_states(slug)
         if wants_html():
-            return page_html_answer(page, sections)
-        return conditional_get(
-            page_etag(page, sections, "json"),
-            page_modified(page, sections),
-            lambda: page_view(page, sections),
-        )
+            return page_html_answer(page, states)
+
+        def build() -> tuple[dict[str, Any], str, datetime | None]:
+            sections = reading.visible_sections_of(db.session, page, current_viewer())
+            return (
+                page_view(page, sections),
+                page_etag(page, sections, "json"),
+                page_modified(page, sections),
+            )
+
+        return revalidated_get(page_etag(page, states, "json"), page_modified(page, states), build)
 
     @bp.arguments(PagePatchSchema)
     @bp.response(200, PageSchema)
@@ -225,7 +245,7 @@ def create_section(values: dict[str, Any], slug: str) -> Any:
 @bp.doc(responses=ITEM_RESPONSES)
 def page_as_html(slug: str) -> Response:
     """The whole page as one HTML fragment: intro, then each section."""
-    return page_html_answer(*page_state(slug))
+    return page_html_answer(*page_states(slug))
 
 
 @bp.route("/pages/<page_slug:slug>.md")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Response, url_for
@@ -25,6 +26,7 @@ from api.routes.common import (
     next_url,
     problem_responses,
     render_settings,
+    revalidated_get,
     write_limit,
     writer,
 )
@@ -55,11 +57,25 @@ def section_etag(section: Section, representation: str = "json") -> str:
     return versions_etag("section", representation, [section_row(section, representation)])
 
 
-def section_row(section: Section, representation: str = "json") -> tuple[object, ...]:
-    """What a representation depends on; JSON also shows the links' last check results."""
+def section_row(
+    section: Section | reading.SectionState, representation: str = "json"
+) -> tuple[object, ...]:
+    """What a representation depends on; JSON also shows the links' last check results.
+
+    The same for a loaded section and for its state read without loading it, so validators
+    computed either way match.
+    """
     if representation != "json":
         return (section.id, section.version)
-    return (section.id, section.version, checks_stamp(section.links))
+    if isinstance(section, reading.SectionState):
+        stamp = section.checked_at.isoformat() if section.checked_at is not None else None
+    else:
+        stamp = checks_stamp(section.links)
+    return (section.id, section.version, stamp)
+
+
+def sections_etag(rows: list[Section] | list[reading.SectionState], cursor: str | None) -> str:
+    return versions_etag("sections", "json", [section_row(s) for s in rows] + [cursor])
 
 
 def section_fragment(section: Section) -> str:
@@ -105,15 +121,23 @@ class SectionList(MethodView):
     @bp.doc(responses=READ_RESPONSES)
     def get(self, limit: int, cursor: str | None, page: str | None, q: str | None) -> Any:
         """List sections, ordered by page, then position."""
-        result = reading.list_sections(
-            db.session, current_viewer(), page=page, q=q, limit=limit, cursor=cursor
+        viewer = current_viewer()
+        states = reading.list_section_states(
+            db.session, viewer, page=page, q=q, limit=limit, cursor=cursor
         )
-        etag = versions_etag(
-            "sections", "json", [section_row(s) for s in result.items] + [result.next_cursor]
-        )
-        modified = latest([section.updated_at for section in result.items])
-        return conditional_get(
-            etag, modified, lambda: {"data": result.items, "next": next_url(result.next_cursor)}
+
+        def build() -> tuple[dict[str, Any], str, datetime | None]:
+            items = reading.load_sections(db.session, viewer, [state.id for state in states.items])
+            return (
+                {"data": items, "next": next_url(states.next_cursor)},
+                sections_etag(items, states.next_cursor),
+                latest([section.updated_at for section in items]),
+            )
+
+        return revalidated_get(
+            sections_etag(states.items, states.next_cursor),
+            latest([state.updated_at for state in states.items]),
+            build,
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import (
@@ -44,6 +45,67 @@ class Viewer:
 class PageOfResults(Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class SectionState:
+    """What a section's answers depend on, read without loading the section and its links.
+
+    Enough for validators (ETag, Last-Modified) and cursors, so a revalidation or an answer
+    already serialized never builds ORM objects.
+    """
+
+    id: int
+    version: int
+    updated_at: datetime
+    checked_at: datetime | None  # the latest link check, shown in the JSON
+    page_slug: str
+    position: int
+    score: float | None = None  # search rank, when searching
+
+
+def _state_columns() -> tuple[object, ...]:
+    last_check = (
+        select(func.max(Link.checked_at))
+        .where(Link.section_id == Section.id)
+        .correlate(Section)
+        .scalar_subquery()
+    )
+    return (
+        Section.id,
+        Section.version,
+        Section.updated_at,
+        last_check.label("checked_at"),
+        Page.slug.label("page_slug"),
+        Section.position,
+    )
+
+
+def _state(row: object, score: float | None = None) -> SectionState:
+    return SectionState(
+        id=row.id,  # type: ignore[attr-defined]
+        version=row.version,  # type: ignore[attr-defined]
+        updated_at=row.updated_at,  # type: ignore[attr-defined]
+        checked_at=row.checked_at,  # type: ignore[attr-defined]
+        page_slug=row.page_slug,  # type: ignore[attr-defined]
+        position=row.position,  # type: ignore[attr-defined]
+        score=score,
+    )
+
+
+def _states_query(session: Session, viewer: Viewer, *, walk_pages_in_order: bool) -> Select:
+    """Section states joined to their pages, visible to the viewer.
+
+    ``walk_pages_in_order``: on SQLite, keep the planner from looking pages up by id (the
+    unary ``+``), so it walks pages by the slug index and each page's sections by the
+    (page_id, position) index and stops at the LIMIT. Without statistics it otherwise scans
+    every section and sorts them all: 13 ms instead of 0.1 ms at 10,000 sections.
+    """
+    on = Page.id == Section.page_id
+    if walk_pages_in_order and session.get_bind().dialect.name == "sqlite":
+        on = literal_column("+pages.id") == Section.page_id
+    query = select(*_state_columns()).select_from(Section).join(Page, on)
+    return _visible_sections(query, viewer)
 
 
 def _visible_pages(query: Select, viewer: Viewer) -> Select:
@@ -132,6 +194,49 @@ def _section_key(session: Session, cursor: str) -> tuple[str, int, int]:
     return values["page"], values["position"], values["id"]
 
 
+def list_section_states(
+    session: Session,
+    viewer: Viewer,
+    *,
+    page: str | None,
+    q: str | None,
+    limit: int,
+    cursor: str | None,
+) -> PageOfResults[SectionState]:
+    """States of the sections a list shows: by page, then position; with ``q``, best first."""
+    query = _states_query(session, viewer, walk_pages_in_order=q is None)
+    if page is not None:
+        query = query.where(Page.slug == page)
+    if q is not None:
+        return _search(session, query, q, limit=limit, cursor=cursor)
+    query = query.order_by(Page.slug, Section.position, Section.id)
+    if cursor:
+        key = _section_key(session, cursor)
+        query = query.where(tuple_(Page.slug, Section.position, Section.id) > key)
+    rows = [_state(row) for row in session.execute(query.limit(limit + 1))]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(
+            {"page": last.page_slug, "position": last.position, "id": last.id}
+        )
+    return PageOfResults(rows[:limit], next_cursor)
+
+
+def load_sections(session: Session, viewer: Viewer, ids: list[int]) -> list[Section]:
+    """The visible sections with these ids, with their pages and links, in the order given."""
+    if not ids:
+        return []
+    query = (
+        select(Section)
+        .join(Section.page)
+        .options(contains_eager(Section.page), selectinload(Section.links))
+        .where(Section.id.in_(ids))
+    )
+    found = {section.id: section for section in session.scalars(_visible_sections(query, viewer))}
+    return [found[section_id] for section_id in ids if section_id in found]
+
+
 def list_sections(
     session: Session,
     viewer: Viewer,
@@ -142,28 +247,19 @@ def list_sections(
     cursor: str | None,
 ) -> PageOfResults[Section]:
     """Sections ordered by page, then position; with ``q``, best matches first."""
+    states = list_section_states(session, viewer, page=page, q=q, limit=limit, cursor=cursor)
+    sections = load_sections(session, viewer, [state.id for state in states.items])
+    return PageOfResults(sections, states.next_cursor)
+
+
+def section_states_of(session: Session, page: Page, viewer: Viewer) -> list[SectionState]:
+    """States of the page's sections a viewer may see, in order (see ``visible_sections_of``)."""
     query = (
-        select(Section)
-        .join(Section.page)
-        .options(contains_eager(Section.page), selectinload(Section.links))
+        _states_query(session, viewer, walk_pages_in_order=False)
+        .where(Section.page_id == page.id)
+        .order_by(Section.position, Section.id)
     )
-    query = _visible_sections(query, viewer)
-    if page is not None:
-        query = query.where(Page.slug == page)
-    if q is not None:
-        return _search(session, query, q, limit=limit, cursor=cursor)
-    query = query.order_by(Page.slug, Section.position, Section.id)
-    if cursor:
-        key = _section_key(session, cursor)
-        query = query.where(tuple_(Page.slug, Section.position, Section.id) > key)
-    rows = list(session.scalars(query.limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(
-            {"page": last.page.slug, "position": last.position, "id": last.id}
-        )
-    return PageOfResults(rows[:limit], next_cursor)
+    return [_state(row) for row in session.execute(query)]
 
 
 def search_terms(q: str) -> list[str]:
@@ -173,7 +269,7 @@ def search_terms(q: str) -> list[str]:
 
 def _search(
     session: Session, query: Select, q: str, *, limit: int, cursor: str | None
-) -> PageOfResults[Section]:
+) -> PageOfResults[SectionState]:
     """Rank sections with the database's full-text index: FTS5 on SQLite, tsvector on PostgreSQL.
 
     Every word must match, the last one also as a prefix; title matches weigh more than body
@@ -214,12 +310,12 @@ def _search(
                 "The cursor belongs to another search.", errors={"cursor": ["Not for this q."]}
             )
         query = query.where(tuple_(score, Section.id) > (values["score"], values["id"]))
-    rows = session.execute(query.limit(limit + 1)).all()
+    rows = [_state(row, float(row.score)) for row in session.execute(query.limit(limit + 1))]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor({"q": q, "score": float(last.score), "id": last[0].id})
-    return PageOfResults([row[0] for row in rows[:limit]], next_cursor)
+        next_cursor = encode_cursor({"q": q, "score": last.score, "id": last.id})
+    return PageOfResults(rows[:limit], next_cursor)
 
 
 def list_links(
