@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from api.services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
+NUL_MESSAGE = "Text cannot contain the NUL character (U+0000)."
+
 
 class StrictSchema(Schema):
-    """Refuse unknown fields and query parameters instead of ignoring them."""
+    """Refuse unknown fields and query parameters instead of ignoring them, and NUL in text."""
 
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def refuse_nul(self, data: Any, **kwargs: Any) -> Any:
+        """No database text column takes U+0000 (PostgreSQL refuses it): a 422, not a 500.
+
+        :raise ValidationError: naming each field (or front matter key) that holds one.
+        """
+        if isinstance(data, Mapping):
+            fields_with_nul = sorted(
+                str(k) for k, v in data.items() if _holds_nul(k) or _holds_nul(v)
+            )
+            if fields_with_nul:
+                raise ValidationError({name: [NUL_MESSAGE] for name in fields_with_nul})
+        return data
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 class ListQuery(StrictSchema):

@@ -37,12 +37,16 @@ def render_settings_from(config: Mapping[str, Any]) -> render.RenderSettings:
 
 
 def link_host(url: str) -> str | None:
-    """The lower-cased host of an absolute URL, None for site-relative ones."""
+    """The lower-cased host of an absolute URL, None for site-relative ones.
+
+    None too past 253 characters, the longest name DNS has (the column holds 255).
+    """
     try:
-        return urlsplit(url).hostname
+        host = urlsplit(url).hostname
     except ValueError:
         return None
 
+    return host if host is None or len(host) <= 253 else None
 
 def live_sections(page: Page) -> list[Section]:
     """The page's sections that are not in the trash, in order."""
@@ -119,7 +123,7 @@ def sync_links(section: Section, found: list[importer.FoundLink]) -> DerivedCoun
             "url": link.url,
             "host": link_host(link.url),
             "context": link.context,
-            "ref": link.ref,
+            "ref": link.ref[:500] if link.ref else link.ref,  # as the column holds; never read
         }
         if position < len(existing):
             row = existing[position]

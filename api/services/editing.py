@@ -28,8 +28,11 @@ from api.services.revisions import record_page_revision, record_section_revision
 from api.services.webhooks import page_event, section_event
 
 INTRO = "intro"
-SLUG_PATTERN = re.compile(r"^[\w-]{1,200}$")
-PAGE_SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,198}[a-z0-9])?$")
+# \Z, not $: "$" also matches before a final newline, which let "slug\n" through.
+MAX_SLUG = 200  # the slug columns' length
+MAX_TEXT = 500  # the title and permalink columns' length
+SLUG_PATTERN = re.compile(r"^[\w-]{1,200}\Z")
+PAGE_SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,198}[a-z0-9])?\Z")
 
 
 class PreconditionFailed(ApiError):
@@ -61,16 +64,26 @@ def check_body(body: str, *, intro: bool = False) -> None:
 def _check_title(title: Any) -> str:
     if not isinstance(title, str) or not title.strip():
         raise _field_error("title", "The title cannot be empty.")
+    if len(title) > MAX_TEXT:  # also for one from the front matter, which no schema checked
+        raise _field_error("title", f"The title can have at most {MAX_TEXT} characters.")
     if "\n" in title or "\r" in title:
         raise _field_error("title", "The title must be a single line.")
-    title = title.strip()
+    # Kept as sent (never trimmed): what does not survive as a heading is refused instead.
     parsed = importer.parse_page(f"## {title}\n")
     if [section.title for section in parsed.sections] != [None, title]:
         raise _field_error(
             "title",
-            "The title does not survive as a Markdown heading (e.g. a closing '#' or {#id}).",
+            "The title does not survive as a Markdown heading (e.g. spaces around it, a "
+            "closing '#' or {#id}).",
         )
     return title
+
+
+def _permalink(front_matter: Mapping[str, Any]) -> str | None:
+    permalink = front_matter.get("permalink")
+    if permalink and len(str(permalink)) > MAX_TEXT:
+        raise _field_error("front_matter", f"The permalink can have at most {MAX_TEXT} characters.")
+    return str(permalink) if permalink else None
 
 
 def _check_section_slug(page: Page, slug: str, section: Section | None = None) -> str:
@@ -86,13 +99,18 @@ def _check_section_slug(page: Page, slug: str, section: Section | None = None) -
 
 
 def unique_section_slug(page: Page, title: str) -> str:
-    """The kramdown id of the title, made unique within the page as seeding does."""
-    base = importer.kramdown_slug(title) or "section"
+    """The kramdown id of the title, made unique within the page as seeding does.
+
+    At most ``MAX_SLUG`` characters, as the column holds (a long title's id is cut; export
+    then writes the slug as an explicit ``{#id}``).
+    """
+    base = importer.kramdown_slug(title)[:MAX_SLUG] or "section"
     taken = {section.slug for section in page.sections} | {INTRO}
     slug, counter = base, 0
     while slug in taken:
         counter += 1
-        slug = f"{base}-{counter}"
+        suffix = f"-{counter}"
+        slug = base[: MAX_SLUG - len(suffix)] + suffix
     return slug
 
 
@@ -148,11 +166,10 @@ def create_page(
     values["title"] = title
     if status == "draft":
         values["published"] = False
-    permalink = values.get("permalink")
     page = Page(
         slug=slug,
         title=title,
-        permalink=str(permalink) if permalink else None,
+        permalink=_permalink(values),
         front_matter=values,
         front_matter_raw=render_front_matter(values),
         status=status,
@@ -202,8 +219,7 @@ def update_page(
         values["published"] = False
     elif values.get("published") is False:
         del values["published"]
-    permalink = values.get("permalink")
-    page.permalink = str(permalink) if permalink else None
+    page.permalink = _permalink(values)
     exact_text = front_matter_raw is not None and values == changes.get("front_matter")
     if exact_text and front_matter_raw != page.front_matter_raw:
         page.front_matter = values
@@ -463,4 +479,23 @@ def update_link(
     if body != section.body:
         update_section(session, section, {"body": body}, by=by, now=now, settings=settings)
     session.flush()
+    _check_link_reads_back(page, section, body, link.position, changes)
     return link
+
+
+def _check_link_reads_back(
+    page: Page, section: Section, body: str, position: int, changes: Mapping[str, Any]
+) -> None:
+    """The rewritten Markdown must give back this link with exactly the values asked for.
+
+    :raise Unprocessable: for a value Markdown cannot hold as sent (a URL with ``|``, which
+        makes its line a table row, or ``<``; a label with runs of spaces), naming the field.
+    """
+    found = importer.find_links(body, definitions_with_body(page, section, body))
+    link = found[position] if position < len(found) else None
+    for field, hint in (
+        ("url", "percent-encode characters such as '|', '<', '>' or '\"'"),
+        ("label", "link text reads as plain text, with single spaces"),
+    ):
+        if field in changes and (link is None or getattr(link, field) != changes[field]):
+            raise _field_error(field, f"The {field} cannot be written in Markdown as sent: {hint}.")

@@ -39,6 +39,8 @@ def decode_cursor(cursor: str, expected: dict[str, type]) -> dict[str, Any]:
     for key, kind in expected.items():
         if not isinstance(values[key], kind) or isinstance(values[key], bool):
             raise invalid
+        if kind is str and "\x00" in values[key]:  # no database compares text with a NUL
+            raise invalid
         # A forged number past the columns' range would fail in the database, not here.
         if kind is int and not 0 <= values[key] <= MAX_INTEGER:
             raise invalid
