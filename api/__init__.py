@@ -69,7 +69,7 @@ def security_headers(response: Response) -> Response:
             "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; "
             "frame-src https:; frame-ancestors *; base-uri 'none'; form-action 'none'",
         )
-    elif response.mimetype in {"application/json", "application/problem+json"}:
+    else:  # JSON, problem+json, Markdown, empty answers: nothing in them may load or run
         response.headers.setdefault(
             "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
         )

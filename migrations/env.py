@@ -10,8 +10,10 @@ from alembic import context
 config = context.config
 
 # Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# This line sets up loggers basically. It leaves the other loggers on: by default fileConfig
+# disables every logger that exists, so after an in-process upgrade (the tests run one) the
+# app's own loggers ("api.errors", ...) fell silent.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
