@@ -24,9 +24,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from api.extensions import db
+from api.markdown import render
 from bench import loadgen
 from bench.run import ENDPOINTS, verdicts
-from tests.factories import auth, make_token
+from tests.factories import auth, etag_of, make_token
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -154,3 +155,36 @@ def test_a_write_elsewhere_keeps_other_answers_valid(seeded: Flask, client: Flas
     )
     assert created.status_code == 201
     assert client.get("/pages/community.html", headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_an_edit_renders_its_section_alone_unless_definitions_change(
+    seeded: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = make_token(seeded)
+    headers = auth(secret)
+    cited = client.post(
+        "/pages/community/sections",
+        json={"title": "Cites", "body": "See [the spec][spec]."},
+        headers=headers,
+    ).get_json()
+    defines = client.post(
+        "/pages/community/sections",
+        json={"title": "Defines", "body": "Specs.\n\n[spec]: https://old.example/spec"},
+        headers=headers,
+    ).get_json()
+    rendered: list[str] = []
+    original = render.render_body
+    monkeypatch.setattr(
+        render, "render_body", lambda body, **kw: rendered.append(body) or original(body, **kw)
+    )
+
+    url = f"/sections/{defines['id']}"
+    edit = {"body": "More specs.\n\n[spec]: https://old.example/spec"}
+    client.patch(url, json=edit, headers=auth(secret, **{"If-Match": etag_of(client, url)}))
+    assert rendered == [edit["body"]]
+
+    moved = {"body": "More specs.\n\n[spec]: https://new.example/spec"}
+    client.patch(url, json=moved, headers=auth(secret, **{"If-Match": etag_of(client, url)}))
+    assert len(rendered) > 2  # the definition changed: the whole page again
+    html = client.get(f"/sections/{cited['id']}.html").get_data(as_text=True)
+    assert "https://new.example/spec" in html

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,8 +46,8 @@ def link_host(url: str) -> str | None:
         host = urlsplit(url).hostname
     except ValueError:
         return None
-
     return host if host is None or len(host) <= 253 else None
+
 
 def live_sections(page: Page) -> list[Section]:
     """The page's sections that are not in the trash, in order."""
@@ -68,10 +69,17 @@ def definitions_with_body(
 
 
 def _definitions_of(bodies: Iterable[str]) -> dict[str, importer.Definition]:
-    definitions: dict[str, importer.Definition] = {}
-    for body in bodies:
-        definitions.update(importer.find_definitions(body))
-    return definitions
+    return _merged(body_definitions(body) for body in bodies)
+
+
+def body_definitions(body: str) -> dict[str, importer.Definition]:
+    """``importer.find_definitions``, remembered: every edit needs those of the whole page."""
+    return dict(_remembered_definitions(body))
+
+
+@lru_cache(maxsize=1024)
+def _remembered_definitions(body: str) -> tuple[tuple[str, importer.Definition], ...]:
+    return tuple(importer.find_definitions(body).items())
 
 
 def definitions_markdown(definitions: Iterable[importer.Definition]) -> str:
@@ -83,15 +91,43 @@ def definitions_markdown(definitions: Iterable[importer.Definition]) -> str:
     return "\n".join(lines)
 
 
-def refresh_page(page: Page, settings: render.RenderSettings) -> DerivedCounts:
-    """Recompute links and HTML of every live section; rows change only where output differs."""
+def refresh_page(
+    page: Page,
+    settings: render.RenderSettings,
+    *,
+    edited: Section | None = None,
+    previous_body: str | None = None,
+) -> DerivedCounts:
+    """Recompute links and HTML of every live section; rows change only where output differs.
+
+    ``edited``: the one section whose body (from ``previous_body``), title, slug or status was
+    just changed, the page's sections staying where they were. Another section's HTML and
+    links depend only on its own Markdown and on the page's reference definitions, so when
+    those read as before, only ``edited`` is rendered again: an edit then costs one section's
+    rendering instead of the whole page's (200 ms for a page of 20 sections).
+    """
     sections = live_sections(page)
-    definitions = page_definitions(sections)
+    found = [body_definitions(section.body) for section in sections]
+    definitions = _merged(found)
     references = definitions_markdown(definitions.values())
+    if edited is not None and previous_body is not None and edited in sections:
+        before = [
+            body_definitions(previous_body) if section is edited else defs
+            for section, defs in zip(sections, found, strict=True)
+        ]
+        if definitions_markdown(_merged(before).values()) == references:
+            sections = [edited]
     counts = DerivedCounts()
     for section in sections:
         counts.add(refresh_section(section, definitions, references, settings))
     return counts
+
+
+def _merged(found: Iterable[dict[str, importer.Definition]]) -> dict[str, importer.Definition]:
+    definitions: dict[str, importer.Definition] = {}
+    for each in found:
+        definitions.update(each)
+    return definitions
 
 
 def refresh_section(

@@ -288,6 +288,7 @@ def update_section(
 ) -> Section:
     """Apply an editor's changes; body changes re-extract links and re-render HTML."""
     page = section.page
+    previous_body = section.body
     with session.no_autoflush:
         if "title" in changes:
             if section.slug == INTRO:
@@ -306,7 +307,9 @@ def update_section(
             if section.slug == INTRO:
                 raise _field_error("position", "The intro always comes first.")
             _place(page, section, changes["position"])
-        refresh_page(page, settings)
+            refresh_page(page, settings)
+        else:  # the sections stay where they were: see refresh_page
+            refresh_page(page, settings, edited=section, previous_body=previous_body)
     if session.is_modified(section):
         section.updated_at = now
         session.flush()
