@@ -131,6 +131,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (pages.bp, sections.bp, links.bp, webhooks.bp, editor.bp, health.bp):
         api.register_blueprint(blueprint)
 
+    from api.cache import init_response_cache
+
+    init_response_cache(app)  # the first hook: an unchanged read is answered from memory
     app.before_request(require_json_body)
     init_auth(app)
     init_webhooks(app)

@@ -135,6 +135,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("SEED_PATH", "SEED_PATH", "str", "seed", "folder `seed` imports by default"),
     Setting(
+        "RESPONSE_CACHE_MB",
+        "RESPONSE_CACHE_MB",
+        "int",
+        "8",
+        "memory per process for answers kept for reuse while the content is unchanged; 0: off",
+    ),
+    Setting(
         "WEBHOOKS_DISPATCH",
         "WEBHOOKS_DISPATCH",
         "choice",

@@ -62,6 +62,28 @@ def configure_engine_events(engine: Engine) -> None:
 
 # Search indexes live only in migration 0002 (FTS5 on SQLite, tsvector on PostgreSQL).
 SEARCH_OBJECTS = {"search_vector", "ix_sections_search_vector"}
+# Kept by triggers, read with plain SQL: migration 0004 and api/cache.py.
+DATABASE_OBJECTS = SEARCH_OBJECTS | {"content_generation"}
+GENERATION_QUERY = "SELECT value FROM content_generation WHERE id = 1"
+
+
+def content_generation(engine: Engine) -> int | None:
+    """The value that changes with every committed change of pages, sections or links.
+
+    One indexed single-row read on a pooled connection, without a Session or an ORM query:
+    cheap enough to run on every read that could be answered from memory.
+    """
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(GENERATION_QUERY)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()  # back to the pool, which rolls back what the SELECT began
+    return None if row is None else int(row[0])
 
 
 def include_object(
@@ -70,4 +92,4 @@ def include_object(
     """Keep Alembic's autogenerate away from the database-specific search objects."""
     if name is None:
         return True
-    return not (name in SEARCH_OBJECTS or name.startswith("sections_fts"))
+    return not (name in DATABASE_OBJECTS or name.startswith("sections_fts"))
