@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.config import load_config
 from api.errors import ApiError, register_error_handlers
 from api.extensions import api, db, limiter, migrate
-from api.http import IdConverter, PageSlugConverter
+from api.http import IdConverter, NoCookieSessions, PageSlugConverter
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 JSON_TYPES = ("application/json", "application/merge-patch+json")
@@ -134,6 +134,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from api.cache import init_response_cache
 
     init_response_cache(app)  # the first hook: an unchanged read is answered from memory
+    app.session_interface = NoCookieSessions()
     app.before_request(require_json_body)
     init_auth(app)
     init_webhooks(app)

@@ -6,7 +6,8 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
-from flask import Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
+from flask.sessions import SessionInterface
 from werkzeug.http import http_date
 from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
@@ -109,3 +110,17 @@ def not_modified_response(etag: str, last_modified: datetime | None) -> Response
 def html_response(html: str, etag: str, last_modified: datetime | None) -> Response:
     """An HTML fragment with its validators."""
     return Response(html, content_type=HTML, headers=cache_headers(etag, last_modified))
+
+
+class NoCookieSessions(SessionInterface):
+    """The API keeps no cookie sessions (tokens travel in the Authorization header).
+
+    Flask's default interface still builds a signing serializer and looks for the cookie on
+    every request; this one hands Flask its null session at once, which refuses writes.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        return None
+
+    def save_session(self, app: Flask, session: object, response: Response) -> None:
+        return None
