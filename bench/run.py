@@ -775,6 +775,7 @@ def chart(results: list[dict[str, Any]], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     sizes = [r["sections"] for r in results]
     figure, axes = plt.subplots(2, 3, figsize=(14, 8), constrained_layout=True)
@@ -792,6 +793,9 @@ def chart(results: list[dict[str, Any]], path: Path) -> None:
                 )
         axis.set_xscale("log")
         axis.set_yscale("log")  # p50 and p99, API and baseline span orders of magnitude
+        axis.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.yaxis.set_minor_formatter(NullFormatter())
         axis.set_xticks(sizes, [f"{size:,}" for size in sizes])
         axis.set_title(endpoint.label, fontsize=10)
         axis.set_xlabel("sections in the database")
