@@ -75,14 +75,24 @@ def content_generation(engine: Engine) -> int | None:
     """
     connection = engine.raw_connection()
     try:
-        cursor = connection.cursor()
+        dbapi = connection.dbapi_connection
+        # psycopg would send BEGIN first and the pool a ROLLBACK afterwards: two round trips
+        # more than the SELECT needs. (sqlite3 connections are in autocommit mode already.)
+        transactional = getattr(dbapi, "autocommit", None) is False
+        if transactional:
+            dbapi.autocommit = True  # type: ignore[union-attr]
         try:
-            cursor.execute(GENERATION_QUERY)
-            row = cursor.fetchone()
+            cursor = connection.cursor()
+            try:
+                cursor.execute(GENERATION_QUERY)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
         finally:
-            cursor.close()
+            if transactional:
+                dbapi.autocommit = False  # type: ignore[union-attr]
     finally:
-        connection.close()  # back to the pool, which rolls back what the SELECT began
+        connection.close()  # back to the pool
     return None if row is None else int(row[0])
 
 
