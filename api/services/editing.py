@@ -479,10 +479,10 @@ def update_link(
         url = None
     if url is not None or label is not None:
         body = importer.rewrite_link(body, target, url=url, label=label)
+    _check_link_reads_back(page, section, body, link.position, changes)
     if body != section.body:
         update_section(session, section, {"body": body}, by=by, now=now, settings=settings)
     session.flush()
-    _check_link_reads_back(page, section, body, link.position, changes)
     return link
 
 
