@@ -10,6 +10,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 from api.services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 NUL_MESSAGE = "Text cannot contain the NUL character (U+0000)."
+# What StrictSchema.refuse_nul enforces, for the fields' OpenAPI descriptions ("pattern").
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error=NUL_MESSAGE)
 
 
 class StrictSchema(Schema):
@@ -51,7 +53,7 @@ class ListQuery(StrictSchema):
     )
     cursor = fields.String(
         load_default=None,
-        validate=validate.Length(min=1, max=500),
+        validate=[validate.Length(min=1, max=500), NO_NUL],
         metadata={"description": "Opaque cursor from the `next` URL of a previous answer."},
     )
 

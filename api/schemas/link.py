@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.schemas.common import ListEnvelope, ListQuery, StrictSchema
+from api.schemas.common import NO_NUL, ListEnvelope, ListQuery, StrictSchema
 
 
 class LinkSchema(StrictSchema):
@@ -50,12 +50,12 @@ class LinkListSchema(ListEnvelope):
 class LinkQuery(ListQuery):
     page = fields.String(
         load_default=None,
-        validate=validate.Length(min=1, max=200),
+        validate=[validate.Length(min=1, max=200), NO_NUL],
         metadata={"description": "Only links of this page (slug)."},
     )
     host = fields.String(
         load_default=None,
-        validate=validate.Length(min=1, max=255),
+        validate=[validate.Length(min=1, max=255), NO_NUL],
         metadata={"description": "Only links to this host, e.g. `gitter.im`."},
     )
     broken = fields.Boolean(
@@ -68,5 +68,5 @@ class LinkQuery(ListQuery):
 
 
 class LinkPatchSchema(StrictSchema):
-    url = fields.String(validate=validate.Length(min=1, max=2000))
-    label = fields.String(validate=validate.Length(min=1, max=1000))
+    url = fields.String(validate=[validate.Length(min=1, max=2000), NO_NUL])
+    label = fields.String(validate=[validate.Length(min=1, max=1000), NO_NUL])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.schemas.common import STATUS_FIELD, ListEnvelope, ListQuery, StrictSchema
+from api.schemas.common import NO_NUL, STATUS_FIELD, ListEnvelope, ListQuery, StrictSchema
 from api.schemas.section import SectionSchema
 
 
@@ -34,13 +34,13 @@ class PageQuery(ListQuery):
 
 
 class PageCreateSchema(StrictSchema):
-    slug = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    title = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    slug = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL])
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=500), NO_NUL])
     front_matter = fields.Dict(keys=fields.String())
     status = STATUS_FIELD
 
 
 class PagePatchSchema(StrictSchema):
-    title = fields.String(validate=validate.Length(min=1, max=500))
+    title = fields.String(validate=[validate.Length(min=1, max=500), NO_NUL])
     front_matter = fields.Dict(keys=fields.String())
     status = STATUS_FIELD

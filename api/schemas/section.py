@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.schemas.common import STATUS_FIELD, ListEnvelope, ListQuery, StrictSchema
+from api.schemas.common import NO_NUL, STATUS_FIELD, ListEnvelope, ListQuery, StrictSchema
 from api.schemas.link import LinkSchema
 
 
@@ -37,29 +37,29 @@ class SectionListSchema(ListEnvelope):
 class SectionQuery(ListQuery):
     page = fields.String(
         load_default=None,
-        validate=validate.Length(min=1, max=200),
+        validate=[validate.Length(min=1, max=200), NO_NUL],
         metadata={"description": "Only sections of this page (slug)."},
     )
     q = fields.String(
         load_default=None,
-        validate=validate.Length(min=1, max=200),
+        validate=[validate.Length(min=1, max=200), NO_NUL],
         metadata={"description": "Search the title and body."},
     )
 
 
 class SectionCreateSchema(StrictSchema):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    body = fields.String(load_default="")
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=500), NO_NUL])
+    body = fields.String(load_default="", validate=NO_NUL)
     position = fields.Integer(validate=validate.Range(min=0))
-    slug = fields.String(validate=validate.Length(min=1, max=200))
+    slug = fields.String(validate=[validate.Length(min=1, max=200), NO_NUL])
     status = STATUS_FIELD
 
 
 class SectionPatchSchema(StrictSchema):
-    title = fields.String(allow_none=True, validate=validate.Length(min=1, max=500))
-    body = fields.String()
+    title = fields.String(allow_none=True, validate=[validate.Length(min=1, max=500), NO_NUL])
+    body = fields.String(validate=NO_NUL)
     position = fields.Integer(validate=validate.Range(min=0))
-    slug = fields.String(validate=validate.Length(min=1, max=200))
+    slug = fields.String(validate=[validate.Length(min=1, max=200), NO_NUL])
     status = STATUS_FIELD
 
 
