@@ -10,8 +10,10 @@ payload N in the wrapper N mod 3, or in all three with ``PAYLOAD_WRAPPERS=all``)
 * a payload that swallows the sections after it (an HTML block or comment left open runs to the
   end of the file, on zarr.dev too) holds them in its body, and alone in a file it comes back
   exactly; every page's Markdown export is its source, byte for byte;
-* ``GET /pages/<slug>.html``, the ``html`` field and ``GET /sections/<id>.html`` hold nothing
-  executable, judged on the tree an HTML5 parser builds (``tests.html_safety.problems``).
+* ``GET /pages/<slug>.html`` of every batch page and the ``html`` field of every section hold
+  nothing executable, judged on the tree an HTML5 parser builds (``tests.html_safety.problems``);
+  so does ``GET /sections/<id>.html`` for every section of a sample of pages, where it and
+  ``GET /sections/<id>`` are also checked to be what the page and the list serve.
 """
 
 from __future__ import annotations
