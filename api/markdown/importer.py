@@ -59,6 +59,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from api.markdown.entities import unescape
+from api.models.base import MAX_SLUG
 
 LinkKind = Literal["inline", "reference", "autolink", "html"]
 
@@ -319,11 +320,13 @@ def _make_section(slug: str, title: str | None, heading: str, rest: str) -> Pars
 
 
 def _unique_slug(kramdown_id: str, number: int, used: set[str]) -> str:
-    slug = kramdown_id or f"section-{number}"
+    # A heading id longer than a slug column holds is cut, the same way on every read.
+    slug = (kramdown_id or f"section-{number}")[:MAX_SLUG]
     candidate, n = slug, 0
     while candidate in used:
         n += 1
-        candidate = f"{slug}-{n}"
+        suffix = f"-{n}"
+        candidate = slug[: MAX_SLUG - len(suffix)] + suffix
     used.add(candidate)
     return candidate
 

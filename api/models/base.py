@@ -8,6 +8,9 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
+MAX_SLUG = 200  # characters a slug column holds
+MAX_TEXT = 500  # characters a title or permalink column holds
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC, to the microsecond."""

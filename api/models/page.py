@@ -9,7 +9,7 @@ from sqlalchemy import JSON, CheckConstraint, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.extensions import db
-from api.models.base import UTCDateTime, utcnow
+from api.models.base import MAX_SLUG, MAX_TEXT, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from api.models.section import Section
@@ -20,9 +20,9 @@ class Page(db.Model):  # type: ignore[name-defined]
     __table_args__ = (CheckConstraint("status IN ('draft', 'published')", name="status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    slug: Mapped[str] = mapped_column(String(200), unique=True)
-    title: Mapped[str] = mapped_column(String(500))
-    permalink: Mapped[str | None] = mapped_column(String(500))
+    slug: Mapped[str] = mapped_column(String(MAX_SLUG), unique=True)
+    title: Mapped[str] = mapped_column(String(MAX_TEXT))
+    permalink: Mapped[str | None] = mapped_column(String(MAX_TEXT))
     front_matter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The exact front matter text as seeded, so an unedited page exports byte-identically.
     front_matter_raw: Mapped[str] = mapped_column(Text, default="")

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.extensions import db
-from api.models.base import UTCDateTime, utcnow
+from api.models.base import MAX_SLUG, MAX_TEXT, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from api.models.link import Link
@@ -27,8 +27,8 @@ class Section(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
-    slug: Mapped[str] = mapped_column(String(200))
-    title: Mapped[str | None] = mapped_column(String(500))
+    slug: Mapped[str] = mapped_column(String(MAX_SLUG))
+    title: Mapped[str | None] = mapped_column(String(MAX_TEXT))
     position: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text, default="")
     html: Mapped[str] = mapped_column(Text, default="")

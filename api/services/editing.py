@@ -18,6 +18,7 @@ from api.markdown import importer
 from api.markdown.frontmatter import render_front_matter
 from api.markdown.render import RenderSettings
 from api.models import Link, Page, PageRevision, Section, SectionRevision
+from api.models.base import MAX_SLUG, MAX_TEXT
 from api.services.content import (
     definitions_with_body,
     live_sections,
@@ -29,8 +30,6 @@ from api.services.webhooks import page_event, section_event
 
 INTRO = "intro"
 # \Z, not $: "$" also matches before a final newline, which let "slug\n" through.
-MAX_SLUG = 200  # the slug columns' length
-MAX_TEXT = 500  # the title and permalink columns' length
 SLUG_PATTERN = re.compile(r"^[\w-]{1,200}\Z")
 PAGE_SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,198}[a-z0-9])?\Z")
 

@@ -24,6 +24,7 @@ from api.markdown import importer
 from api.markdown.export import content_hash, heading_hash
 from api.markdown.render import RenderSettings
 from api.models import Page, Section, SectionRevision
+from api.models.base import MAX_SLUG, MAX_TEXT
 from api.services.content import DerivedCounts, live_sections, refresh_page
 from api.services.revisions import record_page_revision, record_section_revision
 from api.services.webhooks import page_event, section_event
@@ -196,8 +197,12 @@ def seed_page(
     now: datetime,
     force: bool = False,
 ) -> FileReport:
-    """Create or update one page from its parsed source."""
+    """Create or update one page from its parsed source.
+
+    :raise SeedError: for a slug, title or permalink longer than the database holds.
+    """
     slug = page_slug_for(relative_path, parsed.front_matter)
+    _check_lengths(parsed, relative_path, slug)
     page = session.scalars(select(Page).where(Page.source_path == relative_path)).first()
     if page is None:
         page = session.scalars(select(Page).where(Page.slug == slug)).first()
@@ -206,6 +211,21 @@ def seed_page(
     return _update_page(
         session, page, parsed, relative_path, settings=settings, now=now, force=force
     )
+
+
+def _check_lengths(parsed: importer.ParsedPage, relative_path: str, slug: str) -> None:
+    """:raise SeedError: for a value longer than its column holds (section slugs are cut)."""
+    fields = _page_fields(parsed, slug)
+    limits = [("page slug", slug, MAX_SLUG)]
+    limits += [(name, fields[name], MAX_TEXT) for name in ("title", "permalink")]
+    limits += [("heading", section.title, MAX_TEXT) for section in parsed.sections]
+    too_long = [
+        f"the {what} {value[:40]!r}... has {len(value)} characters (at most {limit})"
+        for what, value, limit in limits
+        if value is not None and len(value) > limit
+    ]
+    if too_long:
+        raise SeedError(f"{relative_path}: too long: {'; '.join(too_long)}")
 
 
 def _page_fields(parsed: importer.ParsedPage, slug: str) -> dict[str, Any]:

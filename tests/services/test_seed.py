@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
@@ -177,3 +178,42 @@ def test_missing_path_is_a_clear_error(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["seed", "/no/such/folder"])
     assert result.exit_code != 0
     assert "no such file or folder" in result.output
+
+
+def test_long_headings_get_a_slug_that_fits_and_export_unchanged(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    heading = "Word " * 60  # a 300-character id
+    text = f"---\ntitle: Long\n---\nIntro.\n\n## {heading}\n\nOne.\n\n## {heading}\n\nTwo.\n"
+    (tmp_path / "long.md").write_text(text)
+    seed(runner, tmp_path)
+    with app.app_context():
+        slugs = db.session.scalars(
+            select(Section.slug).where(Section.title.is_not(None)).order_by(Section.position)
+        ).all()
+    first = ("word-" * 60)[:200]
+    assert slugs == [first, first[:198] + "-1"]
+    export = runner.invoke(args=["export", str(tmp_path / "out")])
+    assert export.exit_code == 0, export.output
+    assert (tmp_path / "out" / "long.md").read_text() == text
+
+
+@pytest.mark.parametrize(
+    "front_matter, body, what",
+    [
+        ("title: " + "T" * 501, "", "the title"),
+        ("title: x\npermalink: /" + "p" * 500, "", "the permalink"),
+        ("title: x", "## " + "H" * 501 + "\n", "the heading"),
+    ],
+)
+def test_values_too_long_for_the_database_are_a_clear_error(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, front_matter: str, body: str, what: str
+) -> None:
+    (tmp_path / "ok.md").write_text("---\ntitle: Fine\n---\nFine.\n")
+    (tmp_path / "z-long.md").write_text(f"---\n{front_matter}\n---\n{body}")
+    result = runner.invoke(args=["seed", str(tmp_path)])
+    assert result.exit_code != 0
+    assert f"z-long.md: too long: {what}" in result.output
+    assert "Traceback" not in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Page)) == 0  # all or nothing
