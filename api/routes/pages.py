@@ -52,6 +52,7 @@ from api.schemas.page import (
 from api.schemas.section import RevisionListSchema, SectionCreateSchema, SectionSchema
 from api.services import editing, reading
 from api.services.exporting import page_markdown
+from api.services.revisions import history
 
 ADMINS = "admin"  # page structure is for admins; editors change sections and links
 
@@ -202,7 +203,7 @@ class PageItem(MethodView):
 def page_revisions(slug: str) -> Any:
     """Every stored state of the page (title, front matter, status), newest first."""
     page, sections = page_state(slug)
-    revisions = editing.page_revisions_of(db.session, page)
+    revisions = history(db.session, page)
     return {"data": revisions, "next": None}, {
         "Cache-Control": "private, no-store",
         "ETag": page_etag(page, sections, "revisions"),

@@ -39,6 +39,7 @@ from api.schemas.section import (
 )
 from api.services import editing, reading
 from api.services.linkcheck import checks_stamp
+from api.services.revisions import history
 
 bp = Blueprint(
     "sections", __name__, description="Sections of pages: the content under each heading."
@@ -215,7 +216,7 @@ def restore_section(section_id: int) -> Any:
 def section_revisions(section_id: int) -> Any:
     """Every stored state of the section, newest first, with who made it and when."""
     section = editable_section(section_id)
-    revisions = editing.revisions_of(db.session, section)
+    revisions = history(db.session, section)
     return {"data": revisions, "next": None}, {
         "Cache-Control": "private, no-store",
         "ETag": section_etag(section, "revisions"),

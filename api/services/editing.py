@@ -17,7 +17,7 @@ from api.errors import ApiError, Conflict, NotFound, Unprocessable
 from api.markdown import importer
 from api.markdown.frontmatter import render_front_matter
 from api.markdown.render import RenderSettings
-from api.models import Link, Page, PageRevision, Section, SectionRevision
+from api.models import Link, Page, Section
 from api.models.base import MAX_SLUG, MAX_TEXT
 from api.services.content import (
     definitions_with_body,
@@ -25,7 +25,11 @@ from api.services.content import (
     page_definitions,
     refresh_page,
 )
-from api.services.revisions import record_page_revision, record_section_revision
+from api.services.revisions import (
+    find_revision,
+    record_page_revision,
+    record_section_revision,
+)
 from api.services.webhooks import page_event, section_event
 
 INTRO = "intro"
@@ -358,17 +362,6 @@ def restore_section(
     return section
 
 
-def page_revisions_of(session: Session, page: Page) -> list[PageRevision]:
-    """Every stored state of a page (title, front matter, status), newest first."""
-    return list(
-        session.scalars(
-            select(PageRevision)
-            .where(PageRevision.page_id == page.id)
-            .order_by(PageRevision.number.desc())
-        )
-    )
-
-
 def restore_page_revision(
     session: Session, page: Page, number: int, *, by: str, now: datetime
 ) -> Page:
@@ -376,9 +369,7 @@ def restore_page_revision(
 
     :raise NotFound: for an unknown revision.
     """
-    revision = session.scalars(
-        select(PageRevision).where(PageRevision.page_id == page.id, PageRevision.number == number)
-    ).first()
+    revision = find_revision(session, page, number)
     if revision is None:
         raise NotFound(f"Page {page.slug!r} has no revision {number}.")
     data = revision.data
@@ -391,17 +382,6 @@ def restore_page_revision(
         now=now,
         action="revert",
         front_matter_raw=data.get("front_matter_raw"),
-    )
-
-
-def revisions_of(session: Session, section: Section) -> list[SectionRevision]:
-    """Every stored state of a section, newest first."""
-    return list(
-        session.scalars(
-            select(SectionRevision)
-            .where(SectionRevision.section_id == section.id)
-            .order_by(SectionRevision.number.desc())
-        )
     )
 
 
@@ -418,11 +398,7 @@ def restore_revision(
 
     :raise NotFound: for an unknown revision. :raise Conflict: for a section in the trash.
     """
-    revision = session.scalars(
-        select(SectionRevision).where(
-            SectionRevision.section_id == section.id, SectionRevision.number == number
-        )
-    ).first()
+    revision = find_revision(session, section, number)
     if revision is None:
         raise NotFound(f"Section {section.id} has no revision {number}.")
     if section.deleted_at is not None:

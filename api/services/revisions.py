@@ -11,6 +11,25 @@ from sqlalchemy.orm import Session
 from api.models import Page, PageRevision, Section, SectionRevision
 
 
+def _revisions(owner: Page | Section) -> Any:
+    """The revision model of a page or section, and the select of the owner's revisions."""
+    if isinstance(owner, Page):
+        return PageRevision, select(PageRevision).where(PageRevision.page_id == owner.id)
+    return SectionRevision, select(SectionRevision).where(SectionRevision.section_id == owner.id)
+
+
+def history(session: Session, owner: Page | Section) -> list[Any]:
+    """Every stored state of a page or section, newest first."""
+    model, query = _revisions(owner)
+    return list(session.scalars(query.order_by(model.number.desc())))
+
+
+def find_revision(session: Session, owner: Page | Section, number: int) -> Any:
+    """Revision ``number`` of a page or section, or None."""
+    model, query = _revisions(owner)
+    return session.scalars(query.where(model.number == number)).first()
+
+
 def section_snapshot(section: Section) -> dict[str, Any]:
     """Everything needed to bring a section back to this state."""
     return {
@@ -41,22 +60,8 @@ def record_section_revision(
 ) -> SectionRevision:
     """Store the section's current (flushed) state as its next revision."""
     session.flush()
-    number = (
-        session.scalar(
-            select(func.max(SectionRevision.number)).where(SectionRevision.section_id == section.id)
-        )
-        or 0
-    ) + 1
-    revision = SectionRevision(
-        section_id=section.id,
-        number=number,
-        action=action,
-        data=section_snapshot(section),
-        created_by=by,
-        created_at=now,
-    )
-    session.add(revision)
-    return revision
+    revision = SectionRevision(section_id=section.id, data=section_snapshot(section))
+    return _add(session, section, revision, action=action, by=by, now=now)
 
 
 def record_page_revision(
@@ -64,17 +69,17 @@ def record_page_revision(
 ) -> PageRevision:
     """Store the page's current (flushed) state as its next revision."""
     session.flush()
-    number = (
-        session.scalar(select(func.max(PageRevision.number)).where(PageRevision.page_id == page.id))
-        or 0
-    ) + 1
-    revision = PageRevision(
-        page_id=page.id,
-        number=number,
-        action=action,
-        data=page_snapshot(page),
-        created_by=by,
-        created_at=now,
-    )
+    revision = PageRevision(page_id=page.id, data=page_snapshot(page))
+    return _add(session, page, revision, action=action, by=by, now=now)
+
+
+def _add(
+    session: Session, owner: Page | Section, revision: Any, *, action: str, by: str, now: datetime
+) -> Any:
+    """Number the revision after the owner's last one and add it to the session."""
+    model, query = _revisions(owner)
+    last = session.scalar(query.with_only_columns(func.max(model.number)))
+    revision.number = (last or 0) + 1
+    revision.action, revision.created_by, revision.created_at = action, by, now
     session.add(revision)
     return revision
