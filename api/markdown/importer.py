@@ -49,7 +49,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from html.entities import name2codepoint
@@ -72,7 +72,6 @@ class Definition:
     url: str
     title: str | None
     url_span: tuple[int, int]  # offsets of the URL text inside the body it was found in
-    body_index: int | None = None  # which body it came from, when merged by page_definitions
 
 
 @dataclass(frozen=True)
@@ -151,22 +150,12 @@ def find_definitions(body: str) -> dict[str, Definition]:
     return dict(parser.defs)
 
 
-def page_definitions(bodies: Sequence[str]) -> dict[str, Definition]:
-    """Merge the definitions of a page's section bodies as kramdown sees the whole page."""
-    merged: dict[str, Definition] = {}
-    for index, body in enumerate(bodies):
-        for name, definition in find_definitions(body).items():
-            merged.pop(name, None)
-            merged[name] = replace(definition, body_index=index)
-    return merged
-
-
 def find_links(
     body: str, definitions: Mapping[str, Definition], *, after_heading: bool = False
 ) -> list[FoundLink]:
     """Return every link of a section body in document order.
 
-    ``definitions`` are the reference definitions of the whole page (see ``page_definitions``).
+    ``definitions`` are the reference definitions of the whole page (see ``api.services.content.page_definitions``).
     ``after_heading``: the body directly follows its heading line (an empty ``lead``), which
     keeps kramdown from starting a table there.
     """

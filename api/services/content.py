@@ -56,19 +56,18 @@ def live_sections(page: Page) -> list[Section]:
 
 def page_definitions(sections: Iterable[Section]) -> dict[str, importer.Definition]:
     """Reference definitions of the whole page; as in kramdown, the last one of a name wins."""
-    return _definitions_of(section.body for section in sections)
+    return definitions_of(section.body for section in sections)
 
 
 def definitions_with_body(
     page: Page, section: Section, body: str
 ) -> dict[str, importer.Definition]:
     """The page's reference definitions as if ``section`` held ``body`` (a text not saved yet)."""
-    return _definitions_of(
-        body if other is section else other.body for other in live_sections(page)
-    )
+    return definitions_of(body if other is section else other.body for other in live_sections(page))
 
 
-def _definitions_of(bodies: Iterable[str]) -> dict[str, importer.Definition]:
+def definitions_of(bodies: Iterable[str]) -> dict[str, importer.Definition]:
+    """The reference definitions of these bodies read as one page (the last one wins)."""
     return _merged(body_definitions(body) for body in bodies)
 
 

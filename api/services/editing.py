@@ -20,6 +20,7 @@ from api.markdown.render import RenderSettings
 from api.models import Link, Page, Section
 from api.models.base import MAX_SLUG, MAX_TEXT
 from api.services.content import (
+    body_definitions,
     definitions_with_body,
     live_sections,
     page_definitions,
@@ -438,10 +439,8 @@ def update_link(
     body = section.body
     if target.kind == "reference" and url is not None:
         # As in kramdown, the last definition of a name is the one in effect.
-        owner = [s for s in live_sections(page) if target.ref in importer.find_definitions(s.body)][
-            -1
-        ]
-        definition = importer.find_definitions(owner.body)[target.ref or ""]
+        owner = [s for s in live_sections(page) if target.ref in body_definitions(s.body)][-1]
+        definition = body_definitions(owner.body)[target.ref or ""]
         new_owner_body = importer.rewrite_definition(owner.body, definition, url)
         if owner is section:
             body = new_owner_body

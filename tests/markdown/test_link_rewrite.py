@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from api.markdown.importer import find_links, page_definitions, parse_page, rewrite_link
+from api.markdown.importer import find_links, parse_page, rewrite_link
+from api.services.content import definitions_of
 from tests.paths import SEED, SITE
 
 PAGES = sorted(p for p in [*SITE.rglob("*.md"), *SEED.glob("*.md")] if p.name != "NOTICE.md")
@@ -15,14 +16,14 @@ NEW_URL = "https://rewritten.example/x"
 
 def bodies_with_links(path: Path) -> list[tuple[str, list]]:
     sections = parse_page(path.read_text(encoding="utf-8")).sections
-    definitions = page_definitions([s.body for s in sections])
+    definitions = definitions_of([s.body for s in sections])
     return [(s.body, find_links(s.body, definitions)) for s in sections]
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p.relative_to(p.parents[1]).as_posix())
 def test_every_link_of_a_real_page_can_be_changed_alone(path: Path) -> None:
     sections = bodies_with_links(path)
-    definitions = page_definitions([body for body, _ in sections])
+    definitions = definitions_of([body for body, _ in sections])
     checked = 0
     for body, links in sections:
         for index, link in enumerate(links):
@@ -52,7 +53,7 @@ def test_every_link_of_a_real_page_can_be_changed_alone(path: Path) -> None:
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p.relative_to(p.parents[1]).as_posix())
 def test_every_label_of_a_real_page_can_be_changed_alone(path: Path) -> None:
     sections = bodies_with_links(path)
-    definitions = page_definitions([body for body, _ in sections])
+    definitions = definitions_of([body for body, _ in sections])
     for body, links in sections:
         for index, link in enumerate(links):
             if link.label_span is None:
